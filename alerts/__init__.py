@@ -1,0 +1,1 @@
+"""The intake edge: monitoring payloads in, incidents out."""

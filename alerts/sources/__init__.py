@@ -1,0 +1,1 @@
+"""One pure parser per monitoring source: payload in, normalised alerts out, no database."""

@@ -1,0 +1,90 @@
+"""Intake endpoints: verify the integration key, parse with the source's parser, ingest, answer 202."""
+from __future__ import annotations
+
+from typing import Callable
+
+from apiflask import APIBlueprint
+from flask import request
+
+from alerts import services
+from alerts.sources import alertmanager, generic, grafana, pagerduty
+from alerts.sources.base import AlertIn, PayloadError
+from incidents.domain.enums import IntegrationType
+from incidents.services.errors import ServiceError
+from incidents.web.errors import error_body
+from incidents.web.session import db_session
+
+bp = APIBlueprint("intake", __name__, tag="Alert intake")
+KEY_DOC = ("The integration key as `Authorization: Bearer KEY` (Alertmanager's http_config) "
+           "or `?key=KEY`. The key is checked before the body is read.")
+RESPONSES = {202: "accepted", 400: "malformed payload", 401: "unknown or revoked key",
+             403: "key of another integration type", 413: "body too large",
+             415: "not application/json", 503: "database unavailable; retry after Retry-After"}
+
+
+def _key_from_request() -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip()
+    return request.args.get("key")
+
+
+def _accept(kind: IntegrationType, parse: Callable[[object], list[AlertIn]]):
+    session = db_session()
+    integration = services.authenticate(session, _key_from_request(), expected=kind)
+    try:
+        alerts = parse(request.get_json())
+    except PayloadError as exc:
+        return error_body(400, str(exc)), 400
+    outcomes = services.ingest(session, integration=integration, alerts=alerts)
+    session.commit()
+    return {"status": "accepted", "alerts": [
+        {"dedup_key": o.dedup_key, "action": o.action, "incident_id": o.incident_id,
+         "created": o.created} for o in outcomes]}, 202
+
+
+@bp.post("/api/v1/alerts/alertmanager")
+@bp.doc(summary="Prometheus Alertmanager webhook (payload version 4)", description=KEY_DOC,
+        responses=RESPONSES)
+def alertmanager_webhook():
+    return _accept(IntegrationType.ALERTMANAGER, alertmanager.parse)
+
+
+@bp.post("/api/v1/alerts/grafana")
+@bp.doc(summary="Grafana alerting webhook contact point", description=KEY_DOC, responses=RESPONSES)
+def grafana_webhook():
+    return _accept(IntegrationType.GRAFANA, grafana.parse)
+
+
+@bp.post("/api/v1/alerts")
+@bp.doc(summary="Generic JSON alert: summary, source, severity, dedup_key, status, details",
+        description=KEY_DOC, responses=RESPONSES)
+def generic_alert():
+    return _accept(IntegrationType.GENERIC, lambda body: [generic.parse(body)])
+
+
+@bp.post("/v2/enqueue")
+@bp.doc(summary="PagerDuty Events API v2 compatible",
+        description="`routing_key` is the integration key. Answers as PagerDuty does.",
+        responses=RESPONSES)
+def enqueue():
+    body = request.get_json()
+    try:
+        key = body.get("routing_key") if isinstance(body, dict) else None
+        session = db_session()
+        integration = services.authenticate(session, key if isinstance(key, str) else None,
+                                            expected=IntegrationType.PAGERDUTY)
+        alert = pagerduty.parse(body)
+    except PayloadError as exc:
+        return _pagerduty_error(400, str(exc))
+    except ServiceError as exc:
+        return _pagerduty_error(exc.status, exc.message)
+    services.ingest(session, integration=integration, alerts=[alert])
+    session.commit()
+    return {"status": "success", "message": "Event processed", "dedup_key": alert.dedup_key}, 202
+
+
+def _pagerduty_error(status: int, message: str):
+    # PagerDuty's own error shape, plus Vigil's, so both kinds of client read it.
+    return {"status": "invalid event", "message": "Event object is invalid", "errors": [message],
+            **error_body(status, message)}, status

@@ -1,0 +1,1 @@
+"""Vigil's core: incidents, their classification, deadlines and lifecycle."""

@@ -1,0 +1,64 @@
+"""The composition root: create_app(config) wires settings, database, doors and workers."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from apiflask import APIFlask
+from flask import request
+from sqlalchemy.orm import sessionmaker
+
+import config as settings
+from incidents.db import make_engine, make_sessionmaker
+from incidents.web import errors
+from incidents.web.jsonbody import StrictJSONProvider
+from incidents.web.session import EXTENSION, close_session
+
+VERSION = "0.1.0"
+
+
+@dataclass
+class Database:
+    engine: object
+    sessionmaker: sessionmaker
+
+
+def create_app(config: settings.Config | None = None) -> APIFlask:
+    config = config or settings.load()
+    app = APIFlask("incidents", title="Vigil", version=VERSION, spec_path="/api/openapi.json",
+                   docs_path="/api/docs", instance_path=str(config.instance_path))
+    app.json_provider_class = StrictJSONProvider
+    app.json = StrictJSONProvider(app)
+    app.config.from_mapping(config.flask_settings())
+    app.config["SPEC_FORMAT"] = "json"
+    app.config["AUTO_404_RESPONSE"] = True
+    app.config["VALIDATION_ERROR_STATUS_CODE"] = 422
+    app.config["INFO"] = {"description": "Incident and SLA management: alerts and reports become "
+                                         "classified incidents with response deadlines."}
+
+    engine = make_engine(config.database_url)
+    app.extensions[EXTENSION] = Database(engine, make_sessionmaker(engine))
+    app.teardown_appcontext(close_session)
+    errors.register(app)
+    _security_headers(app)
+
+    from alerts.web import bp as intake_bp
+    from incidents.web.api import bp as api_bp
+    from incidents.web.api_keys import bp as api_keys_bp
+    from incidents.web.health import bp as health_bp
+    for bp in (health_bp, intake_bp, api_bp, api_keys_bp):
+        app.register_blueprint(bp)
+
+    from workers.celery_app import celery_init_app
+    celery_init_app(app, config)
+    return app
+
+
+def _security_headers(app: APIFlask) -> None:
+    @app.after_request
+    def headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        if request.path.startswith(("/api/v1", "/v2/")):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response

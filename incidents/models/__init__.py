@@ -1,0 +1,14 @@
+"""Typed SQLAlchemy models, one file per aggregate. No service or provider calls here."""
+from incidents.db import Base
+from incidents.models.alert import Alert
+from incidents.models.api_key import ApiKey
+from incidents.models.customer import Customer, Integration, Service
+from incidents.models.incident import Incident, IncidentEvent
+from incidents.models.rule import ClassificationRule
+from incidents.models.setting import Setting
+from incidents.models.user import User
+
+__all__ = [
+    "Alert", "ApiKey", "Base", "ClassificationRule", "Customer", "Incident", "IncidentEvent",
+    "Integration", "Service", "Setting", "User",
+]

@@ -1,0 +1,70 @@
+"""An incident and its timeline."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from incidents.db import Base
+from incidents.models.customer import Customer, Service
+from incidents.models.user import User
+
+OPEN = "status != 'resolved'"
+
+
+class Incident(Base):
+    __tablename__ = "incidents"
+    __table_args__ = (
+        # At most one open incident per (service, dedup key): the database enforces dedup.
+        Index("uq_incidents_open_dedup", "service_id", "dedup_key", unique=True,
+              sqlite_where=text(OPEN), postgresql_where=text(OPEN)),
+        Index("ix_incidents_status_id", "status", "id"),
+        Index("ix_incidents_customer_id_id", "customer_id", "id"),
+        Index("ix_incidents_service_id_id", "service_id", "id"),
+        Index("ix_incidents_class_id", "severity_class", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16))
+    severity_class: Mapped[int]
+    category: Mapped[str] = mapped_column(String(64))
+    classification_rule: Mapped[str] = mapped_column(String(200))
+    classification_reason: Mapped[str] = mapped_column(String(1000))
+    origin: Mapped[str] = mapped_column(String(16))  # alert | report
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    service_id: Mapped[int | None] = mapped_column(ForeignKey("services.id"))
+    dedup_key: Mapped[str | None] = mapped_column(String(255))
+    source_severity: Mapped[str | None] = mapped_column(String(32))
+    alert_count: Mapped[int] = mapped_column(default=0)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    opened_at: Mapped[datetime]
+    response_due_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(200))
+    resolved_at: Mapped[datetime | None]
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+    last_alert_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+    customer: Mapped[Customer | None] = relationship()
+    service: Mapped[Service | None] = relationship()
+    assignee: Mapped[User | None] = relationship()
+
+
+class IncidentEvent(Base):
+    """One line of an incident's timeline: what happened, who did it, through which door."""
+
+    __tablename__ = "incident_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(200))
+    source: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -1,0 +1,66 @@
+"""Every error is JSON {"error": {"code", "message"}}; nothing reaches a bare 500."""
+from __future__ import annotations
+
+import logging
+
+from apiflask import APIFlask, HTTPError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+
+from incidents.services.errors import ServiceError
+
+log = logging.getLogger(__name__)
+
+CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
+    415: "unsupported_media_type", 422: "invalid", 429: "rate_limited", 500: "internal",
+    503: "unavailable",
+}
+RETRY_AFTER_SECONDS = 5
+
+
+def error_body(status: int, message: str, **extra) -> dict:
+    return {"error": {"code": CODES.get(status, "error"), "message": message, **extra}}
+
+
+def register(app: APIFlask) -> None:
+    @app.error_processor
+    def http_error(error: HTTPError):
+        message = error.message
+        if error.status_code == 422 and isinstance(error.detail, dict):
+            message = _validation_message(error.detail) or message
+        extra = {"detail": error.detail} if error.detail else {}
+        return error_body(error.status_code, message, **extra), error.status_code, error.headers
+
+    @app.errorhandler(ServiceError)
+    def service_error(error: ServiceError):
+        return error_body(error.status, error.message), error.status
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error: OperationalError):
+        # The database is down or overloaded: tell senders to retry rather than lose the alert.
+        log.error("database unavailable: %s", error.__class__.__name__)
+        return (error_body(503, "the database is unavailable; retry shortly"), 503,
+                {"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+    @app.errorhandler(DataError)
+    def value_rejected(error: DataError):
+        log.warning("database rejected a value: %s", error.orig.__class__.__name__)
+        return error_body(400, "a value was rejected by the database (out of range or malformed)"), 400
+
+    @app.errorhandler(IntegrityError)
+    def integrity_conflict(error: IntegrityError):
+        log.warning("integrity conflict: %s", error.orig.__class__.__name__)
+        return error_body(409, "the change conflicts with existing data; retry"), 409
+
+
+def _validation_message(detail: dict) -> str | None:
+    """'summary: Missing data for required field.' from APIFlask's nested validation detail."""
+    for location in detail.values():
+        if isinstance(location, dict):
+            for field, messages in location.items():
+                text = messages[0] if isinstance(messages, list) and messages else messages
+                if isinstance(text, dict):
+                    return f"{field}: invalid"
+                return f"{field}: {text}"
+    return None

@@ -1,0 +1,112 @@
+"""Request and response shapes of the JSON API (they also make the OpenAPI document)."""
+from apiflask import Schema
+from apiflask.fields import Boolean, DateTime, Dict, Integer, List, Nested, String
+from apiflask.validators import Length, OneOf, Range
+
+from incidents.domain.enums import Scope, Status
+
+
+class ClassificationOut(Schema):
+    rule = String(required=True)
+    reason = String(required=True)
+
+
+class IncidentOut(Schema):
+    id = Integer(required=True)
+    number = Integer(required=True, metadata={"description": "The number people say: #42"})
+    title = String(required=True)
+    description = String(required=True)
+    status = String(required=True, validate=OneOf([s.value for s in Status]))
+    severity_class = Integer(required=True)
+    category = String(required=True)
+    customer = String(allow_none=True, metadata={"description": "customer slug"})
+    service = String(allow_none=True)
+    origin = String(required=True, metadata={"description": "alert or report"})
+    assignee = String(allow_none=True, metadata={"description": "assignee e-mail"})
+    opened_at = DateTime(required=True)
+    response_due_at = DateTime(required=True)
+    acknowledged_at = DateTime(allow_none=True)
+    acknowledged_by = String(allow_none=True)
+    resolved_at = DateTime(allow_none=True)
+    resolved_by = String(allow_none=True)
+    dedup_key = String(allow_none=True)
+    alert_count = Integer(required=True)
+    source_severity = String(allow_none=True)
+    classification = Nested(ClassificationOut, required=True)
+
+
+class IncidentPage(Schema):
+    items = List(Nested(IncidentOut), required=True)
+    next = String(allow_none=True, metadata={"description": "cursor for the next page, or null"})
+
+
+class IncidentQuery(Schema):
+    status = String(validate=OneOf([s.value for s in Status]))
+    severity_class = Integer(validate=Range(1, 3))
+    customer = String(validate=Length(1, 64), metadata={"description": "customer slug"})
+    service = String(validate=Length(1, 100))
+    cursor = String(validate=Length(1, 64))
+    limit = Integer(load_default=50, validate=Range(1, 200))
+
+
+class ReportIn(Schema):
+    title = String(required=True, validate=Length(1, 500))
+    description = String(load_default="", validate=Length(0, 20_000))
+    customer = String(required=True, validate=Length(1, 64), metadata={"description": "customer slug"})
+    service = String(validate=Length(1, 100))
+    category = String(validate=Length(1, 64))
+
+
+class EventOut(Schema):
+    id = Integer(required=True)
+    at = DateTime(required=True)
+    kind = String(required=True)
+    actor = String(required=True)
+    source = String(required=True)
+    message = String(required=True)
+    data = Dict(required=True)
+
+
+class TimelineOut(Schema):
+    items = List(Nested(EventOut), required=True)
+
+
+class ResolveIn(Schema):
+    note = String(validate=Length(0, 2000))
+
+
+class AssignIn(Schema):
+    assignee = String(required=True, validate=Length(3, 254), metadata={"description": "user e-mail"})
+
+
+class CommentIn(Schema):
+    text = String(required=True, validate=Length(1, 10_000))
+
+
+class ReclassifyIn(Schema):
+    severity_class = Integer(required=True, validate=Range(1, 3))
+    reason = String(required=True, validate=Length(1, 2000))
+    category = String(validate=Length(1, 64))
+
+
+class ApiKeyIn(Schema):
+    name = String(required=True, validate=Length(1, 100))
+    scope = String(required=True, validate=OneOf([s.value for s in Scope]))
+
+
+class ApiKeyOut(Schema):
+    id = Integer(required=True)
+    name = String(required=True)
+    scope = String(required=True)
+    hint = String(required=True, metadata={"description": "last four characters of the key"})
+    created_at = DateTime(required=True)
+    last_used_at = DateTime(allow_none=True)
+    revoked = Boolean(required=True)
+
+
+class ApiKeyCreated(ApiKeyOut):
+    key = String(required=True, metadata={"description": "shown once; store it now"})
+
+
+class ApiKeyList(Schema):
+    items = List(Nested(ApiKeyOut), required=True)

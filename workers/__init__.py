@@ -1,0 +1,1 @@
+"""Celery workers: thin tasks that take ids; the database holds the truth (DESIGN rule 1)."""

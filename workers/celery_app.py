@@ -1,0 +1,37 @@
+"""Celery bound to the Flask app (Flask's celery_init_app pattern): every task runs in an app context."""
+from __future__ import annotations
+
+from celery import Celery, Task
+from flask import Flask
+
+import config as settings
+
+
+def celery_init_app(app: Flask, config: settings.Config) -> Celery:
+    class FlaskTask(Task):
+        def __call__(self, *args, **kwargs):
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery = Celery(app.name, task_cls=FlaskTask)
+    celery.conf.update(
+        broker_url=config.broker_url,
+        task_ignore_result=True,
+        # A task is acknowledged after it ran, so a worker killed mid-task leaves it for another.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        broker_connection_retry_on_startup=True,
+        timezone="UTC",
+        include=["workers.tasks"],
+    )
+    celery.set_default()
+    app.extensions["celery"] = celery
+    return celery
+
+
+def make_celery() -> Celery:
+    """The worker's entry point: `celery -A workers.celery_app:make_celery worker`."""
+    from incidents.app import create_app
+
+    return create_app().extensions["celery"]
