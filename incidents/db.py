@@ -46,12 +46,15 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSONType, list[Any]: JSONType}
 
 
-def make_engine(url: str, **kwargs) -> Engine:
+def make_engine(url: str, *, sqlite_immediate: bool = True, **kwargs) -> Engine:
     """An engine; SQLite gets WAL, a busy timeout and foreign keys so web and worker can share it."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
+        if sqlite_immediate:
+            event.listen(engine, "begin", _sqlite_begin)
+        else:
+            event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
         return engine
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", 10)

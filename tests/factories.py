@@ -1,0 +1,69 @@
+"""Factories for test data; each commits, so HTTP requests in the test see the rows."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from incidents import clock
+from incidents.domain.enums import Role
+from incidents.models import ClassificationRule, Customer, Service, User
+from incidents.services import api_keys, integrations
+
+SAMPLE_RULES = [
+    ("security breach", 1, "security_breach", {"text_any": ["breach", "intrusion", "unauthorized access"]}),
+    ("outage", 1, "outage", {"text_any": ["outage", "down", "unreachable", "messages not sending"]}),
+    ("critical from monitoring", 1, "outage", {"severity": ["critical"]}),
+    ("compliance", 1, "compliance", {"text_any": ["regulatory", "compliance", "gdpr"]}),
+    ("data integrity", 2, "data", {"text_any": ["corrupt", "malformed", "missing data"]}),
+    ("performance", 2, "performance", {"any": [{"text_any": ["slow", "latency"]}, {"severity": ["error"]}]}),
+    ("everything else", 3, "defect", {}),
+]
+
+
+@dataclass
+class ServiceWithKeys:
+    service: Service
+    keys: dict[str, str]  # integration type -> key
+
+
+class Factories:
+    def __init__(self, session: Session):
+        self.session = session
+
+    def customer(self, slug: str = "acme", sla_minutes: dict | None = None) -> Customer:
+        row = Customer(slug=slug, name=slug.title(), sla_minutes=sla_minutes or {},
+                       contacts=[], created_at=clock.now())
+        self.session.add(row)
+        self.session.commit()
+        return row
+
+    def service(self, name: str = "checkout", *, customer: Customer | None = None,
+                auto_resolve: bool = True,
+                types: tuple[str, ...] = ("alertmanager", "pagerduty", "grafana", "generic")) -> ServiceWithKeys:
+        customer = customer or self.customer()
+        row = Service(name=name, customer=customer, auto_resolve=auto_resolve, created_at=clock.now())
+        self.session.add(row)
+        keys = {}
+        for kind in types:
+            _, keys[kind] = integrations.create(self.session, service=row, name=kind, type=kind)
+        self.session.commit()
+        return ServiceWithKeys(row, keys)
+
+    def rules(self, rules=SAMPLE_RULES) -> None:
+        for position, (name, severity_class, category, match) in enumerate(rules):
+            self.session.add(ClassificationRule(position=position, name=name, severity_class=severity_class,
+                                                category=category, match=match))
+        self.session.commit()
+
+    def user(self, email: str = "ana@ops.example", role: Role = Role.OPS_ENGINEER, active: bool = True) -> User:
+        row = User(email=email, name=email.split("@")[0].title(), role=role.value, active=active,
+                   created_at=clock.now())
+        self.session.add(row)
+        self.session.commit()
+        return row
+
+    def api_key(self, scope: str = "write", name: str = "tests") -> str:
+        _, key = api_keys.create(self.session, name=f"{name}-{scope}", scope=scope)
+        self.session.commit()
+        return key
