@@ -10,7 +10,7 @@ from sqlalchemy.orm import sessionmaker
 import config as settings
 from incidents.db import make_engine, make_sessionmaker
 from incidents.web import errors
-from incidents.web.jsonbody import StrictJSONProvider
+from incidents.web.jsonbody import StrictJSONProvider, VigilRequest
 from incidents.web.session import EXTENSION, close_session
 
 VERSION = "0.1.0"
@@ -26,6 +26,7 @@ def create_app(config: settings.Config | None = None) -> APIFlask:
     config = config or settings.load()
     app = APIFlask("incidents", title="Vigil", version=VERSION, spec_path="/api/openapi.json",
                    docs_path="/api/docs", instance_path=str(config.instance_path))
+    app.request_class = VigilRequest
     app.json_provider_class = StrictJSONProvider
     app.json = StrictJSONProvider(app)
     app.config.from_mapping(config.flask_settings())

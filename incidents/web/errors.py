@@ -4,6 +4,8 @@ from __future__ import annotations
 import logging
 
 from apiflask import APIFlask, HTTPError
+from flask import current_app
+from werkzeug.exceptions import HTTPException
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from incidents.services.errors import ServiceError
@@ -32,6 +34,12 @@ def register(app: APIFlask) -> None:
         extra = {"detail": error.detail} if error.detail else {}
         return error_body(error.status_code, message, **extra), error.status_code, error.headers
 
+    @app.errorhandler(HTTPException)
+    def werkzeug_error(error: HTTPException):
+        # APIFlask's own handler drops the description, which says what was wrong with the request.
+        headers = {k: v for k, v in error.get_headers() if k != "Content-Type"}
+        return error_body(error.code, _describe(error)), error.code, headers
+
     @app.errorhandler(ServiceError)
     def service_error(error: ServiceError):
         return error_body(error.status, error.message), error.status
@@ -52,6 +60,12 @@ def register(app: APIFlask) -> None:
     def integrity_conflict(error: IntegrityError):
         log.warning("integrity conflict: %s", error.orig.__class__.__name__)
         return error_body(409, "the change conflicts with existing data; retry"), 409
+
+
+def _describe(error: HTTPException) -> str:
+    if error.code == 413:
+        return f"the body is larger than the limit of {current_app.config['MAX_CONTENT_LENGTH']} bytes"
+    return error.description or error.name
 
 
 def _validation_message(detail: dict) -> str | None:

@@ -5,7 +5,9 @@ import json
 import re
 from typing import Any
 
+from flask import Request
 from flask.json.provider import DefaultJSONProvider
+from werkzeug.exceptions import BadRequest
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 MAX_DEPTH = 64
@@ -42,3 +44,11 @@ def _check(value: Any, depth: int) -> None:
 class StrictJSONProvider(DefaultJSONProvider):
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         return strict_loads(s)
+
+
+class VigilRequest(Request):
+    def on_json_loading_failed(self, e: ValueError | None):
+        # Flask hides the reason outside debug mode; a sender needs it to fix its payload.
+        if e is None:
+            return super().on_json_loading_failed(e)
+        raise BadRequest(f"Failed to decode JSON: {e}")
