@@ -1,0 +1,4 @@
+"""`python -m incidents.cli` runs the `vigil` command."""
+from incidents.cli import main
+
+main()
