@@ -29,9 +29,3 @@ def celery_init_app(app: Flask, config: settings.Config) -> Celery:
     app.extensions["celery"] = celery
     return celery
 
-
-def make_celery() -> Celery:
-    """The worker's entry point: `celery -A workers.celery_app:make_celery worker`."""
-    from incidents.app import create_app
-
-    return create_app().extensions["celery"]

@@ -34,7 +34,7 @@ def up(host: str, port: int, sample: bool, web_workers: int) -> None:
     env = {**os.environ, "VIGIL_INSTANCE_PATH": str(config.instance_path)}
     web = [sys.executable, "-m", "gunicorn", "wsgi:app", "--bind", f"{host}:{port}",
            "--workers", str(web_workers), "--threads", "4", "--access-logfile", "-"]
-    worker = [sys.executable, "-m", "celery", "-A", "workers.celery_app:make_celery", "worker",
+    worker = [sys.executable, "-m", "celery", "-A", "workers.main", "worker",
               "--beat", "--schedule", str(config.instance_path / "celerybeat-schedule"),
               "--loglevel", "INFO", "--concurrency", "2"]
     children = [subprocess.Popen(web, env=env), subprocess.Popen(worker, env=env)]
