@@ -37,7 +37,8 @@ def up(host: str, port: int, sample: bool, web_workers: int) -> None:
     worker = [sys.executable, "-m", "celery", "-A", "workers.main", "worker",
               "--beat", "--schedule", str(config.instance_path / "celerybeat-schedule"),
               "--loglevel", "INFO", "--concurrency", "2"]
-    children = [subprocess.Popen(web, env=env), subprocess.Popen(worker, env=env)]
+    # Own sessions: a Ctrl-C reaches only this supervisor, which stops the children in order.
+    children = [subprocess.Popen(cmd, env=env, start_new_session=True) for cmd in (web, worker)]
     click.echo(f"vigil: serving on http://{host}:{port}  (API docs: http://{host}:{port}/api/docs); Ctrl-C stops")
     sys.exit(_supervise(children))
 
