@@ -80,6 +80,8 @@ def test_pagerduty_events_from_alertmanager(client, session, make):
                              "dedup_key": trigger["dedup_key"]}
     [incident] = incidents(session)
     assert incident.title == "[FIRING:2] HighErrorRate checkout (prod critical)"
+    raw = session.scalars(select(Alert.raw)).one()
+    assert raw["dedup_key"] == trigger["dedup_key"] and "routing_key" not in raw  # the key is a secret
     assert incident.severity_class == 1
     resolve = fixture("pagerduty-v2-resolve-from-alertmanager.json")
     resolve["routing_key"] = svc.keys["pagerduty"]

@@ -15,6 +15,8 @@ PAYLOAD_EXTRAS = ("timestamp", "component", "group", "class")
 
 def parse(payload: Any) -> AlertIn:
     body = require_object(payload, "body")
+    # The routing key is the integration's secret: it is never stored with the raw event.
+    raw = {k: v for k, v in body.items() if k != "routing_key"}
     action = body.get("event_action")
     if action not in ("trigger", "acknowledge", "resolve"):
         raise PayloadError("event_action: expected 'trigger', 'acknowledge' or 'resolve'")
@@ -23,7 +25,7 @@ def parse(payload: Any) -> AlertIn:
         if not key:
             raise PayloadError(f"dedup_key: required to {action}")
         return AlertIn(action=AlertAction(action), dedup_key=key, summary=f"{action} via Events API",
-                       raw=body)
+                       raw=raw)
     inner = require_object(body.get("payload"), "payload")
     level = required_str(inner, "severity", "payload.")
     if level not in SEVERITIES:
@@ -38,5 +40,5 @@ def parse(payload: Any) -> AlertIn:
         details={"custom_details": custom if custom is not None else {},
                  **{k: inner[k] for k in PAYLOAD_EXTRAS if k in inner},
                  **{k: body[k] for k in EXTRA_FIELDS if k in body}},
-        raw=body,
+        raw=raw,
     )

@@ -33,7 +33,9 @@ def up(host: str, port: int, sample: bool, web_workers: int) -> None:
         _load_sample(config)
     env = {**os.environ, "VIGIL_INSTANCE_PATH": str(config.instance_path)}
     web = [sys.executable, "-m", "gunicorn", "wsgi:app", "--bind", f"{host}:{port}",
-           "--workers", str(web_workers), "--threads", "4", "--access-logfile", "-"]
+           "--workers", str(web_workers), "--threads", "4", "--access-logfile", "-",
+           # Path without the query string: an intake key passed as ?key= must not reach the log.
+           "--access-logformat", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms']
     worker = [sys.executable, "-m", "celery", "-A", "workers.main", "worker",
               "--beat", "--schedule", str(config.instance_path / "celerybeat-schedule"),
               "--loglevel", "INFO", "--concurrency", "2"]
