@@ -188,3 +188,16 @@ def test_health_and_openapi(client):
     assert {"/v2/enqueue", "/api/v1/alerts/alertmanager", "/api/v1/incidents"} <= set(spec["paths"])
     props = spec["components"]["schemas"]["IncidentOut"]["properties"]
     assert {"id", "number", "status", "severity_class", "response_due_at", "classification"} <= set(props)
+
+
+def test_an_incidents_alerts_with_raw_payloads(client, make):
+    svc = make.service()
+    key = make.api_key("read")
+    for n in range(3):
+        client.post("/api/v1/alerts", json={"summary": "Queue stuck", "dedup_key": "q", "details": {"n": n}},
+                    headers=bearer(svc.keys["generic"]))
+    incident_id = client.get("/api/v1/incidents", headers=bearer(key)).json["items"][0]["id"]
+    page = client.get(f"/api/v1/incidents/{incident_id}/alerts?limit=2", headers=bearer(key)).json
+    assert [a["details"]["n"] for a in page["items"]] == [2, 1]
+    rest = client.get(f"/api/v1/incidents/{incident_id}/alerts?cursor={page['next']}", headers=bearer(key)).json
+    assert [a["raw"]["details"]["n"] for a in rest["items"]] == [0] and rest["next"] is None

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from incidents.models import Customer, Incident, Service
+from incidents.models import Alert, Customer, Incident, Service
 from incidents.services.errors import Invalid
 
 
@@ -54,6 +54,18 @@ def list_incidents(session: Session, filters: Filters, *, cursor: str | None = N
     if cursor:
         query = query.where(Incident.id < decode_cursor(cursor))
     rows = list(session.scalars(query.order_by(Incident.id.desc()).limit(limit + 1)).unique())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, encode_cursor(rows[-1].id) if more else None
+
+
+def list_alerts(session: Session, *, incident_id: int, cursor: str | None = None,
+                limit: int = 50) -> tuple[list[Alert], str | None]:
+    """An incident's alerts, newest first."""
+    query = select(Alert).where(Alert.incident_id == incident_id)
+    if cursor:
+        query = query.where(Alert.id < decode_cursor(cursor))
+    rows = list(session.scalars(query.order_by(Alert.id.desc()).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, encode_cursor(rows[-1].id) if more else None

@@ -8,10 +8,10 @@ from incidents.domain.enums import Source
 from incidents.models import IncidentEvent
 from incidents.services import incidents as incident_service
 from incidents.services import lifecycle
-from incidents.services.listing import Filters, list_incidents
+from incidents.services.listing import Filters, list_alerts, list_incidents
 from incidents.web import schemas
 from incidents.web.auth import auth, current_actor
-from incidents.web.presenters import event_json, incident_json
+from incidents.web.presenters import alert_json, event_json, incident_json
 from incidents.web.session import db_session
 
 bp = APIBlueprint("api", __name__, url_prefix="/api/v1", tag="Incidents")
@@ -65,6 +65,20 @@ def timeline(incident_id: int):
     events = session.scalars(select(IncidentEvent).where(IncidentEvent.incident_id == incident_id)
                              .order_by(IncidentEvent.at, IncidentEvent.id))
     return {"items": [event_json(e) for e in events]}
+
+
+@bp.get(INCIDENT + "/alerts")
+@bp.auth_required(auth, roles=["read"])
+@bp.input(schemas.PageQuery, location="query", arg_name="query")
+@bp.output(schemas.AlertPage)
+@bp.doc(summary="The alerts an incident received, newest first, with their raw payloads",
+        responses={**ERRORS, 404: "no such incident"})
+def alerts(incident_id: int, query: dict):
+    session = db_session()
+    incident_service.get(session, incident_id)
+    rows, next_cursor = list_alerts(session, incident_id=incident_id, cursor=query.get("cursor"),
+                                    limit=query["limit"])
+    return {"items": [alert_json(a) for a in rows], "next": next_cursor}
 
 
 def _act(incident_id: int, verb, **kwargs) -> dict:

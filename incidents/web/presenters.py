@@ -1,7 +1,7 @@
 """Models to API dictionaries (the schemas describe them; these fill them)."""
 from __future__ import annotations
 
-from incidents.models import ApiKey, Incident, IncidentEvent
+from incidents.models import Alert, ApiKey, Incident, IncidentEvent
 
 
 def incident_json(incident: Incident) -> dict:
@@ -40,3 +40,9 @@ def api_key_json(key: ApiKey) -> dict:
     return {"id": key.id, "name": key.name, "scope": key.scope, "hint": key.key_hint,
             "created_at": key.created_at, "last_used_at": key.last_used_at,
             "revoked": key.revoked_at is not None}
+
+
+def alert_json(alert: Alert) -> dict:
+    return {"id": alert.id, "received_at": alert.received_at, "action": alert.action,
+            "dedup_key": alert.dedup_key, "summary": alert.summary, "source": alert.source,
+            "severity": alert.severity, "details": alert.details, "raw": alert.raw}

@@ -110,3 +110,25 @@ class ApiKeyCreated(ApiKeyOut):
 
 class ApiKeyList(Schema):
     items = List(Nested(ApiKeyOut), required=True)
+
+
+class AlertOut(Schema):
+    id = Integer(required=True)
+    received_at = DateTime(required=True)
+    action = String(required=True, metadata={"description": "trigger, acknowledge or resolve"})
+    dedup_key = String(required=True)
+    summary = String(required=True)
+    source = String(allow_none=True)
+    severity = String(allow_none=True)
+    details = Dict(required=True)
+    raw = Dict(required=True, metadata={"description": "the payload as the sender sent it"})
+
+
+class AlertPage(Schema):
+    items = List(Nested(AlertOut), required=True)
+    next = String(allow_none=True)
+
+
+class PageQuery(Schema):
+    cursor = String(validate=Length(1, 64))
+    limit = Integer(load_default=50, validate=Range(1, 200))
