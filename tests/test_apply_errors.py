@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from incidents.models import ClassificationRule, Customer, Integration, Service, Setting, User
-from tests.test_apply import rows, vigil, write  # noqa: F401  (fixtures)
+from tests.test_apply import vigil, write  # noqa: F401  (fixtures)
 
 VALID = {
     "timezone": "Europe/London",

@@ -5,7 +5,7 @@ import json
 import sys
 
 import click
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from incidents.cli import load_config, main
 from incidents.cli.session import command_session
@@ -60,9 +60,15 @@ def apply_path(config, path: str, *, prune: bool) -> ApplyResult:
     except ApplyFailed as exc:
         raise ApplyErrors(path, exc.errors) from None
     except SQLAlchemyError as exc:
-        reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
-        raise ApplyErrors(path, [f"database: {reason} (is the schema up to date? run: vigil db upgrade)"]) from None
+        raise ApplyErrors(path, [_database_error(exc)]) from None
     return result
+
+
+def _database_error(exc: SQLAlchemyError) -> str:
+    reason = " ".join(str(getattr(exc, "orig", None) or exc).split())
+    if isinstance(exc, IntegrityError):
+        return f"database: {reason} (another change was made at the same time? run vigil apply again)"
+    return f"database: {reason} (is the schema up to date? run: vigil db upgrade)"
 
 
 def print_result(result: ApplyResult, output: str) -> None:
