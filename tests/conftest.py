@@ -82,7 +82,7 @@ def _test_sessionmaker(database_url):
 
 
 @pytest.fixture
-def session(_test_sessionmaker):
+def session(app, _test_sessionmaker):  # needs `app` so the tables are emptied after the test
     s = _test_sessionmaker()
     yield s
     s.close()
