@@ -3,12 +3,16 @@ from incidents.db import Base
 from incidents.models.alert import Alert
 from incidents.models.api_key import ApiKey
 from incidents.models.customer import Customer, Integration, Service
+from incidents.models.escalation import Escalation, EscalationPolicy
 from incidents.models.incident import Incident, IncidentEvent
+from incidents.models.oncall import Rotation, RotationMember, RotationOverride
+from incidents.models.page import Page
 from incidents.models.rule import ClassificationRule
 from incidents.models.setting import Setting
 from incidents.models.user import User
 
 __all__ = [
-    "Alert", "ApiKey", "Base", "ClassificationRule", "Customer", "Incident", "IncidentEvent",
-    "Integration", "Service", "Setting", "User",
+    "Alert", "ApiKey", "Base", "ClassificationRule", "Customer", "Escalation", "EscalationPolicy",
+    "Incident", "IncidentEvent", "Integration", "Page", "Rotation", "RotationMember",
+    "RotationOverride", "Service", "Setting", "User",
 ]

@@ -32,6 +32,7 @@ class Service(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     auto_resolve: Mapped[bool] = mapped_column(default=False)
+    escalation_policy_id: Mapped[int | None] = mapped_column(ForeignKey("escalation_policies.id"))
     created_at: Mapped[datetime]
 
     customer: Mapped[Customer] = relationship(back_populates="services")

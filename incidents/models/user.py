@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from incidents.db import Base
@@ -21,4 +21,6 @@ class User(Base):
     timezone: Mapped[str | None] = mapped_column(String(64))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(default=True)
+    # The person texted STOP: Twilio will refuse to deliver, so pages go by other channels.
+    sms_opted_out: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime]
