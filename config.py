@@ -21,6 +21,22 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class SlackSettings:
+    bot_token: str = field(repr=False)
+    signing_secret: str = field(repr=False)
+    channel: str | None = None
+    api_url: str | None = None
+
+
+@dataclass(frozen=True)
+class TwilioSettings:
+    account_sid: str
+    auth_token: str = field(repr=False)
+    from_number: str
+    api_url: str | None = None
+
+
+@dataclass(frozen=True)
 class Config:
     database_url: str
     broker_url: str
@@ -29,6 +45,9 @@ class Config:
     instance_path: Path
     max_content_length: int = DEFAULT_MAX_CONTENT_LENGTH
     testing: bool = False
+    engine_tick_seconds: float = 1.0
+    slack: SlackSettings | None = None
+    twilio: TwilioSettings | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -57,7 +76,64 @@ def load(environ: dict[str, str] | None = None) -> Config:
         public_url=_public_url(env.get("PUBLIC_URL")),
         instance_path=instance,
         max_content_length=_positive_int(env, "MAX_CONTENT_LENGTH", DEFAULT_MAX_CONTENT_LENGTH),
+        engine_tick_seconds=_seconds(env, "ENGINE_TICK_SECONDS", 1.0),
+        slack=_slack(env),
+        twilio=_twilio(env),
     )
+
+
+def _all_or_none(env, names: tuple[str, ...], what: str) -> dict[str, str] | None:
+    """A provider is configured by all its required settings or none; half is a mistake."""
+    given = {name: env.get(name) for name in names if env.get(name)}
+    if not given:
+        return None
+    missing = [name for name in names if name not in given]
+    if missing:
+        raise ConfigError(f"{missing[0]}: required when {what} is configured "
+                          f"({', '.join(sorted(given))} set)")
+    return given
+
+
+def _slack(env) -> SlackSettings | None:
+    given = _all_or_none(env, ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET"), "Slack")
+    if given is None:
+        return None
+    return SlackSettings(given["SLACK_BOT_TOKEN"], given["SLACK_SIGNING_SECRET"],
+                         env.get("SLACK_CHANNEL") or None, _optional_url(env, "SLACK_API_URL"))
+
+
+def _twilio(env) -> TwilioSettings | None:
+    given = _all_or_none(env, ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"), "Twilio")
+    if given is None:
+        return None
+    number = given["TWILIO_FROM_NUMBER"]
+    if not (number.startswith("+") and number[1:].isdigit() and 8 <= len(number) <= 16):
+        raise ConfigError(f"TWILIO_FROM_NUMBER: expected an E.164 number like +15005550006, got {number!r}")
+    return TwilioSettings(given["TWILIO_ACCOUNT_SID"], given["TWILIO_AUTH_TOKEN"], number,
+                          _optional_url(env, "TWILIO_API_URL"))
+
+
+def _optional_url(env, name: str) -> str | None:
+    value = env.get(name)
+    if not value:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"{name}: expected http(s)://host[:port][/path], got {value!r}")
+    return value.rstrip("/")
+
+
+def _seconds(env, name: str, default: float) -> float:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: expected a number of seconds, got {raw!r}") from None
+    if not 0.1 <= value <= 60:
+        raise ConfigError(f"{name}: must be between 0.1 and 60 seconds, got {raw!r}")
+    return value
 
 
 def _database_url(value: str | None, instance: Path) -> str:

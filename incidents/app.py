@@ -1,10 +1,12 @@
 """The composition root: create_app(config) wires settings, database, doors and workers."""
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from apiflask import APIFlask
 from flask import request
+from sqlalchemy import event
 from sqlalchemy.orm import sessionmaker
 
 import config as settings
@@ -14,6 +16,7 @@ from incidents.web.jsonbody import StrictJSONProvider, VigilRequest
 from incidents.web.session import EXTENSION, close_session
 
 VERSION = "0.1.0"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -50,8 +53,26 @@ def create_app(config: settings.Config | None = None) -> APIFlask:
         app.register_blueprint(bp)
 
     from workers.celery_app import celery_init_app
-    celery_init_app(app, config)
+    celery = celery_init_app(app, config)
+    _send_after_commit(app.extensions[EXTENSION].sessionmaker, celery)
     return app
+
+
+def _send_after_commit(factory: sessionmaker, celery) -> None:
+    """Ring the broker's doorbell for work that a transaction created, once it is committed."""
+    from incidents.services import after_commit
+
+    @event.listens_for(factory, "after_commit")
+    def send(session):
+        for task, args in after_commit.take(session):
+            try:
+                celery.send_task(task, args=list(args))
+            except Exception as exc:  # the broker is down: the engine's sweep finds the rows later
+                log.warning("could not enqueue %s: %s", task, exc.__class__.__name__)
+
+    @event.listens_for(factory, "after_rollback")
+    def drop(session):
+        after_commit.discard(session)
 
 
 def _security_headers(app: APIFlask) -> None:

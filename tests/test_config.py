@@ -51,3 +51,20 @@ def test_cli_prints_one_line_for_a_bad_setting(tmp_path):
     assert result.stderr.strip().splitlines() == [
         "vigil: configuration error: DATABASE_URL: unsupported scheme 'mysql'; "
         "expected postgresql+psycopg://… or sqlite:///path"]
+
+
+def test_providers_are_off_until_configured_and_half_a_configuration_is_named(tmp_path):
+    base = {"VIGIL_INSTANCE_PATH": str(tmp_path)}
+    cfg = config.load(base)
+    assert cfg.slack is None and cfg.twilio is None
+    with pytest.raises(config.ConfigError, match="^TWILIO_FROM_NUMBER: required when Twilio is configured"):
+        config.load({**base, "TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t"})
+    with pytest.raises(config.ConfigError, match="^SLACK_SIGNING_SECRET: required when Slack"):
+        config.load({**base, "SLACK_BOT_TOKEN": "xoxb-1"})
+    with pytest.raises(config.ConfigError, match="^TWILIO_FROM_NUMBER: expected an E.164 number"):
+        config.load({**base, "TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "t", "TWILIO_FROM_NUMBER": "555"})
+    cfg = config.load({**base, "TWILIO_ACCOUNT_SID": "AC1", "TWILIO_AUTH_TOKEN": "secret-token",
+                       "TWILIO_FROM_NUMBER": "+15005550006", "TWILIO_API_URL": "http://127.0.0.1:9/"})
+    assert cfg.twilio.api_url == "http://127.0.0.1:9" and "secret-token" not in repr(cfg)
+    with pytest.raises(config.ConfigError, match="^ENGINE_TICK_SECONDS: must be between"):
+        config.load({**base, "ENGINE_TICK_SECONDS": "0"})
