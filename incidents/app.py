@@ -49,13 +49,31 @@ def create_app(config: settings.Config | None = None) -> APIFlask:
     from incidents.web.api import bp as api_bp
     from incidents.web.api_keys import bp as api_keys_bp
     from incidents.web.health import bp as health_bp
-    for bp in (health_bp, intake_bp, api_bp, api_keys_bp):
+    from incidents.web.slack_hooks import bp as slack_bp
+    from incidents.web.twilio_hooks import bp as twilio_bp
+    for bp in (health_bp, intake_bp, api_bp, api_keys_bp, slack_bp, twilio_bp):
         app.register_blueprint(bp)
+    app.extensions["vigil.providers"] = _providers(config)
 
     from workers.celery_app import celery_init_app
     celery = celery_init_app(app, config)
     _send_after_commit(app.extensions[EXTENSION].sessionmaker, celery)
     return app
+
+
+def _providers(config: settings.Config):
+    """The real provider clients for what is configured; None for the rest."""
+    from incidents.providers.slack_chat import SlackChat
+    from incidents.providers.twilio_sms import TwilioSms
+    from incidents.services.engine.sending import Providers
+
+    sms = chat = None
+    if config.twilio:
+        sms = TwilioSms(config.twilio.account_sid, config.twilio.auth_token, config.twilio.from_number,
+                        api_url=config.twilio.api_url)
+    if config.slack:
+        chat = SlackChat(config.slack.bot_token, api_url=config.slack.api_url)
+    return Providers(sms=sms, chat=chat, public_url=config.public_url)
 
 
 def _send_after_commit(factory: sessionmaker, celery) -> None:

@@ -23,7 +23,12 @@ def celery_init_app(app: Flask, config: settings.Config) -> Celery:
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
         timezone="UTC",
-        include=["workers.tasks"],
+        include=["workers.tasks", "workers.tasks.engine", "workers.tasks.pages"],
+        beat_schedule={
+            # The database holds every deadline; the tick only asks it what is due (DESIGN rule 1).
+            "engine-tick": {"task": "engine.tick", "schedule": config.engine_tick_seconds,
+                            "options": {"expires": max(5.0, config.engine_tick_seconds * 5)}},
+        },
     )
     celery.set_default()
     app.extensions["celery"] = celery

@@ -4,6 +4,7 @@ from incidents.models.alert import Alert
 from incidents.models.api_key import ApiKey
 from incidents.models.customer import Customer, Integration, Service
 from incidents.models.escalation import Escalation, EscalationPolicy
+from incidents.models.inbound import InboundMessage
 from incidents.models.incident import Incident, IncidentEvent
 from incidents.models.oncall import Rotation, RotationMember, RotationOverride
 from incidents.models.page import Page
@@ -12,7 +13,7 @@ from incidents.models.setting import Setting
 from incidents.models.user import User
 
 __all__ = [
-    "Alert", "ApiKey", "Base", "ClassificationRule", "Customer", "Escalation", "EscalationPolicy",
+    "Alert", "ApiKey", "Base", "ClassificationRule", "Customer", "Escalation", "EscalationPolicy", "InboundMessage",
     "Incident", "IncidentEvent", "Integration", "Page", "Rotation", "RotationMember",
     "RotationOverride", "Service", "Setting", "User",
 ]

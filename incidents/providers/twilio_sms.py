@@ -29,6 +29,7 @@ from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
+from twilio.twiml.messaging_response import MessagingResponse
 from urllib3.exceptions import MaxRetryError
 
 from incidents.providers.base import PermanentError, Sent, TemporaryError, UnknownOutcome, parse_retry_after
@@ -68,6 +69,14 @@ def verify_signature(auth_token: str, url: str, form: Mapping, signature: str | 
     if not signature or not auth_token:
         return False
     return RequestValidator(auth_token).validate(url, form, signature)
+
+
+def twiml_reply(text: str | None) -> str:
+    """The TwiML answer to an inbound SMS: one reply message, or none."""
+    response = MessagingResponse()
+    if text:
+        response.message(text)
+    return str(response)
 
 
 class _ApiUrlHttpClient(TwilioHttpClient):

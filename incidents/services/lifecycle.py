@@ -1,4 +1,4 @@
-"""One verb per action: acknowledge, resolve, reopen, assign, comment, reclassify.
+"""One verb per action: acknowledge, resolve, reopen, escalate, assign, comment, reclassify.
 
 Console, API, Slack and SMS all call these; each writes the timeline with the actor and door.
 Repeating an action that is already done (a second acknowledge) changes nothing and is no error,
@@ -14,6 +14,7 @@ from incidents.domain.enums import SEVERITY_CLASSES, Source, Status
 from incidents.models import Incident, User
 from incidents.services import policy, timeline
 from incidents.services.actor import Actor
+from incidents.services.engine import escalations
 from incidents.services.errors import Conflict, Invalid
 from incidents.services.incidents import get
 
@@ -30,6 +31,7 @@ def acknowledge(session: Session, *, incident_id: int, actor: Actor, source: Sou
         incident.acknowledged_at, incident.acknowledged_by, incident.updated_at = now, actor.label, now
         timeline.record(session, incident_id=incident.id, kind="acknowledged", actor=actor,
                         source=source, message=f"Acknowledged by {actor.label}")
+        escalations.stop(session, incident_id=incident.id, reason="acknowledged", now=now)
     return incident
 
 
@@ -42,6 +44,7 @@ def resolve(session: Session, *, incident_id: int, actor: Actor, source: Source,
         incident.resolved_at, incident.resolved_by, incident.updated_at = now, actor.label, now
         timeline.record(session, incident_id=incident.id, kind="resolved", actor=actor, source=source,
                         message=f"Resolved by {actor.label}" + (f": {note}" if note else ""))
+        escalations.stop(session, incident_id=incident.id, reason="resolved", now=now)
     return incident
 
 
@@ -62,6 +65,21 @@ def reopen(session: Session, *, incident_id: int, actor: Actor, source: Source) 
     incident.updated_at = now
     timeline.record(session, incident_id=incident.id, kind="reopened", actor=actor, source=source,
                     message=f"Reopened by {actor.label}")
+    escalations.restart(session, incident=incident, now=now)
+    return incident
+
+
+def escalate(session: Session, *, incident_id: int, actor: Actor, source: Source) -> Incident:
+    """Page the next step now, without waiting for the current one's time to run out."""
+    incident = get(session, incident_id, for_update=True)
+    if incident.status == Status.RESOLVED:
+        raise Conflict(f"incident {incident_id} is resolved; reopen it to escalate it")
+    if incident.status == Status.ACKNOWLEDGED:
+        # Whoever acknowledged asks for help: the incident pages again from the next step.
+        incident.status = Status.TRIGGERED.value
+        incident.acknowledged_at = incident.acknowledged_by = None
+    incident.updated_at = clock.now()
+    escalations.jump(session, incident=incident, actor=actor, source=source, now=incident.updated_at)
     return incident
 
 

@@ -1,4 +1,4 @@
-"""on-call rotations, escalation policies and state, page outbox
+"""on-call rotations, escalation policies and state, page outbox, inbound message ids
 
 Revision ID: 0002
 Revises: 0001
@@ -16,6 +16,11 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_table('inbound_messages',
+    sa.Column('sid', sa.String(length=64), nullable=False),
+    sa.Column('received_at', incidents.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('sid', name=op.f('pk_inbound_messages'))
+    )
     op.create_table('escalation_policies',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
@@ -139,3 +144,4 @@ def downgrade() -> None:
     op.drop_table('rotation_members')
     op.drop_table('rotations')
     op.drop_table('escalation_policies')
+    op.drop_table('inbound_messages')

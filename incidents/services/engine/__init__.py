@@ -1,0 +1,1 @@
+"""The paging engine: escalation state, the page outbox and deliveries, advanced by sweeps."""

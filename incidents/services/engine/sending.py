@@ -1,0 +1,133 @@
+"""Sending one page: claim it, call the provider outside any transaction, record what happened."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from incidents.domain import page_text
+from incidents.models import Incident, Page, Setting, User
+from incidents.providers.base import (ChatSender, PermanentError, SmsSender, TemporaryError,
+                                      UnknownOutcome)
+from incidents.services.engine import deliveries
+
+STATUS_PATH = "/webhooks/twilio/status"
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Providers:
+    sms: SmsSender | None
+    chat: ChatSender | None
+    public_url: str
+
+
+@dataclass(frozen=True)
+class Message:
+    """What one page says, composed while the row is claimed."""
+
+    channel: str
+    address: str
+    sms: str | None = None
+    slack: tuple[str, list] | None = None
+
+
+def deliver(session: Session, *, page_id: int, providers: Providers, now: Callable[[], datetime]) -> str:
+    """Send page `page_id` if it is due and still ours; returns its status afterwards."""
+    page = deliveries.claim(session, page_id=page_id, now=now())
+    if page is None:
+        session.rollback()
+        return "skipped"
+    message = compose(session, page, providers.public_url)
+    session.commit()  # `sending` with a deadline is on disk before the provider hears of it
+    try:
+        thread = _send(message, providers)
+    except TemporaryError as exc:
+        deliveries.mark_retry(session, page_id=page_id, error=exc.message, retry_after=exc.retry_after, now=now())
+    except PermanentError as exc:
+        deliveries.mark_failed(session, page_id=page_id, error=exc.message, now=now())
+    except UnknownOutcome as exc:
+        deliveries.mark_unknown(session, page_id=page_id, error=exc.message, now=now())
+    else:
+        deliveries.mark_sent(session, page_id=page_id, provider_id=thread[0], thread=thread[1], now=now())
+    session.commit()
+    return session.get(Page, page_id).status
+
+
+def compose(session: Session, page: Page, public_url: str) -> Message:
+    incident = session.get(Incident, page.incident_id)
+    user = session.get(User, page.user_id) if page.user_id else None
+    due = _local_time(session, incident.response_due_at, user)
+    customer = incident.customer.slug if incident.customer else None
+    if page.channel == "sms":
+        text = page_text.sms_page(incident.id, incident.severity_class, incident.title, customer,
+                                  due, page.code or "")
+        return Message("sms", page.address, sms=text)
+    blocks = page_text.slack_page_blocks(
+        incident_id=incident.id, number=incident.id, severity_class=incident.severity_class,
+        title=incident.title, customer=customer, due=due, status=incident.status)
+    return Message("slack", page.address, slack=blocks)
+
+
+def _send(message: Message, providers: Providers) -> tuple[str | None, str | None]:
+    """(provider id, thread) of what was sent."""
+    if message.channel == "sms":
+        if providers.sms is None:
+            raise PermanentError("SMS is not configured (TWILIO_* settings)")
+        sent = providers.sms.send(message.address, message.sms,
+                                  status_callback=providers.public_url + STATUS_PATH)
+        return sent.provider_id, None
+    if providers.chat is None:
+        raise PermanentError("Slack is not configured (SLACK_* settings)")
+    text, blocks = message.slack
+    posted = providers.chat.post(message.address, text, blocks)
+    return posted.ts, f"{posted.channel}|{posted.ts}"
+
+
+def _local_time(session: Session, at: datetime, user: User | None) -> str:
+    """The deadline as the person reads it: their timezone, else the installation's, else UTC."""
+    name = (user.timezone if user and user.timezone else None)
+    if name is None:
+        setting = session.get(Setting, "timezone")
+        name = setting.value.get("name") if setting and setting.value else "UTC"
+    local = at.astimezone(ZoneInfo(name))
+    return f"{local:%H:%M}" + ("" if name == "UTC" else f" {local.tzname()}")
+
+
+def refresh_slack(session: Session, *, incident_id: int, providers: Providers) -> int:
+    """Bring every Slack page of an incident up to date (who acknowledged or resolved, when).
+
+    Best effort: a message that cannot be updated now is brought up to date by the next change.
+    """
+    if providers.chat is None:
+        return 0
+    incident = session.get(Incident, incident_id)
+    pages = session.scalars(select(Page).where(Page.incident_id == incident_id, Page.channel == "slack",
+                                               Page.status == "sent", Page.thread.is_not(None)))
+    updated = 0
+    for page in pages:
+        user = session.get(User, page.user_id) if page.user_id else None
+        text, blocks = page_text.slack_page_blocks(
+            incident_id=incident.id, number=incident.id, severity_class=incident.severity_class,
+            title=incident.title, customer=incident.customer.slug if incident.customer else None,
+            due=_local_time(session, incident.response_due_at, user), status=incident.status,
+            acknowledged=_stamp(session, incident.acknowledged_by, incident.acknowledged_at, user),
+            resolved=_stamp(session, incident.resolved_by, incident.resolved_at, user))
+        channel, ts = page.thread.split("|", 1)
+        try:
+            providers.chat.update(channel, ts, text, blocks)
+            updated += 1
+        except (TemporaryError, PermanentError, UnknownOutcome) as exc:
+            log.warning("could not update Slack page %s: %s", page.id, exc.message)
+    return updated
+
+
+def _stamp(session: Session, who: str | None, at: datetime | None, reader: User | None):
+    if not who or not at:
+        return None
+    return page_text.Stamp(who=who, at=_local_time(session, at, reader))

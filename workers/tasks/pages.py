@@ -1,0 +1,21 @@
+"""Page deliveries. Retries live in the outbox row, not in Celery (DESIGN rule 1)."""
+from celery import shared_task
+from flask import current_app
+
+from incidents import clock
+from incidents.services.engine import sending
+from incidents.web.session import db_session
+
+PROVIDERS = "vigil.providers"
+
+
+@shared_task(name="pages.deliver")
+def deliver(page_id: int) -> str:
+    return sending.deliver(db_session(), page_id=page_id, providers=current_app.extensions[PROVIDERS],
+                           now=clock.now)
+
+
+@shared_task(name="pages.refresh")
+def refresh(incident_id: int) -> int:
+    return sending.refresh_slack(db_session(), incident_id=incident_id,
+                                 providers=current_app.extensions[PROVIDERS])
