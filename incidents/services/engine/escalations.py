@@ -24,23 +24,23 @@ BATCH = 100
 SYSTEM = Actor.system()
 
 
-def policy_for(session: Session, incident: Incident) -> EscalationPolicy | None:
+def policy_for(session: Session, service_id: int | None) -> EscalationPolicy | None:
     """The service's policy; reports without a service use the policy named 'default'."""
-    if incident.service_id:
-        service = session.get(Service, incident.service_id)
+    if service_id:
+        service = session.get(Service, service_id)
         if service and service.escalation_policy_id:
             return session.get(EscalationPolicy, service.escalation_policy_id)
     return session.scalars(select(EscalationPolicy).where(EscalationPolicy.name == "default")).first()
 
 
-def start(session: Session, *, incident: Incident, now: datetime) -> None:
+def start(session: Session, *, incident_id: int, service_id: int | None, now: datetime) -> None:
     """A new incident: due at once; the first pages go out right after the commit."""
-    policy = policy_for(session, incident)
+    policy = policy_for(session, service_id)
     if policy is None:
         return
-    session.add(Escalation(incident_id=incident.id, policy_id=policy.id, step=-1, cycle=0,
+    session.add(Escalation(incident_id=incident_id, policy_id=policy.id, step=-1, cycle=0,
                            next_at=now, state="active", updated_at=now))
-    after_commit.enqueue(session, "engine.advance", incident.id)
+    after_commit.enqueue(session, "engine.advance", incident_id)
 
 
 def stop(session: Session, *, incident_id: int, reason: str, now: datetime) -> None:
@@ -55,7 +55,7 @@ def restart(session: Session, *, incident: Incident, now: datetime) -> None:
     """A reopened incident starts its policy again from the first step."""
     row = session.get(Escalation, incident.id, with_for_update=True)
     if row is None:
-        start(session, incident=incident, now=now)
+        start(session, incident_id=incident.id, service_id=incident.service_id, now=now)
         return
     row.step, row.cycle, row.next_at, row.state, row.updated_at = -1, 0, now, "active", now
     after_commit.enqueue(session, "engine.advance", incident.id)
@@ -65,7 +65,7 @@ def jump(session: Session, *, incident: Incident, actor: Actor, source: Source, 
     """A person's "escalate": the next step pages now, whatever the clock says."""
     row = session.get(Escalation, incident.id, with_for_update=True)
     if row is None:
-        policy = policy_for(session, incident)
+        policy = policy_for(session, incident.service_id)
         if policy is None:
             return
         row = Escalation(incident_id=incident.id, policy_id=policy.id, step=-1, cycle=0,

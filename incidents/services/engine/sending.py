@@ -43,7 +43,7 @@ def deliver(session: Session, *, page_id: int, providers: Providers, now: Callab
     if page is None:
         session.rollback()
         return "skipped"
-    message = compose(session, page, providers.public_url)
+    message = compose(session, page, providers.public_url, now=now())
     session.commit()  # `sending` with a deadline is on disk before the provider hears of it
     try:
         thread = _send(message, providers)
@@ -59,10 +59,10 @@ def deliver(session: Session, *, page_id: int, providers: Providers, now: Callab
     return session.get(Page, page_id).status
 
 
-def compose(session: Session, page: Page, public_url: str) -> Message:
+def compose(session: Session, page: Page, public_url: str, *, now: datetime) -> Message:
     incident = session.get(Incident, page.incident_id)
     user = session.get(User, page.user_id) if page.user_id else None
-    due = _local_time(session, incident.response_due_at, user)
+    due = _local_time(session, incident.response_due_at, user, now=now)
     customer = incident.customer.slug if incident.customer else None
     if page.channel == "sms":
         text = page_text.sms_page(incident.id, incident.severity_class, incident.title, customer,
@@ -89,14 +89,17 @@ def _send(message: Message, providers: Providers) -> tuple[str | None, str | Non
     return posted.ts, f"{posted.channel}|{posted.ts}"
 
 
-def _local_time(session: Session, at: datetime, user: User | None) -> str:
-    """The deadline as the person reads it: their timezone, else the installation's, else UTC."""
+def _local_time(session: Session, at: datetime, user: User | None, *, now: datetime | None = None) -> str:
+    """A time as the person reads it: their timezone, else the installation's, else UTC; with the
+    weekday when it is not today ("Wed 10:30 GMT")."""
     name = (user.timezone if user and user.timezone else None)
     if name is None:
         setting = session.get(Setting, "timezone")
         name = setting.value.get("name") if setting and setting.value else "UTC"
-    local = at.astimezone(ZoneInfo(name))
-    return f"{local:%H:%M}" + ("" if name == "UTC" else f" {local.tzname()}")
+    zone = ZoneInfo(name)
+    local = at.astimezone(zone)
+    day = "" if now is None or now.astimezone(zone).date() == local.date() else f"{local:%a} "
+    return f"{day}{local:%H:%M} {local.tzname()}"
 
 
 def refresh_slack(session: Session, *, incident_id: int, providers: Providers) -> int:
