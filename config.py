@@ -46,6 +46,7 @@ class Config:
     max_content_length: int = DEFAULT_MAX_CONTENT_LENGTH
     testing: bool = False
     engine_tick_seconds: float = 1.0
+    sms_per_minute: int = 3
     slack: SlackSettings | None = None
     twilio: TwilioSettings | None = None
 
@@ -77,6 +78,7 @@ def load(environ: dict[str, str] | None = None) -> Config:
         instance_path=instance,
         max_content_length=_positive_int(env, "MAX_CONTENT_LENGTH", DEFAULT_MAX_CONTENT_LENGTH),
         engine_tick_seconds=_seconds(env, "ENGINE_TICK_SECONDS", 1.0),
+        sms_per_minute=_positive_int(env, "SMS_PER_MINUTE", 3),
         slack=_slack(env),
         twilio=_twilio(env),
     )
@@ -200,7 +202,7 @@ def _positive_int(env, name: str, default: int) -> int:
     try:
         number = int(raw)
     except ValueError:
-        raise ConfigError(f"{name}: expected a whole number of bytes, got {raw!r}") from None
+        raise ConfigError(f"{name}: expected a whole number, got {raw!r}") from None
     if number <= 0:
         raise ConfigError(f"{name}: must be positive, got {raw!r}")
     return number

@@ -35,7 +35,7 @@ def test_secret_key_is_not_in_repr(tmp_path):
     ("CELERY_BROKER_URL", "kafka://x", "CELERY_BROKER_URL: unsupported scheme 'kafka'"),
     ("SECRET_KEY", "short", "SECRET_KEY: must be at least 32 characters"),
     ("PUBLIC_URL", "vigil.example", "PUBLIC_URL: expected http(s)://host[:port]"),
-    ("MAX_CONTENT_LENGTH", "1MB", "MAX_CONTENT_LENGTH: expected a whole number of bytes"),
+    ("MAX_CONTENT_LENGTH", "1MB", "MAX_CONTENT_LENGTH: expected a whole number"),
     ("MAX_CONTENT_LENGTH", "-1", "MAX_CONTENT_LENGTH: must be positive"),
 ])
 def test_bad_settings_are_named(tmp_path, name, value, message):

@@ -235,3 +235,18 @@ def test_class_3_at_night_waits_for_working_hours(paging, alert, fake_twilio, se
     # In working hours the triage step applies; with no triage rotation it is skipped at once.
     assert timeline(session, incident_id)[-4:] == ["step_skipped", "paged", "page_sent", "page_sent"]
     assert len(fake_twilio.bodies_to(LEE)) == 1
+
+
+def test_alert_storm_bundles_sms_beyond_three_a_minute(paging, alert, fake_twilio, fake_slack, session, clock):
+    ids = [alert(summary=f"Checkout down in shard {n}", dedup_key=f"shard-{n}") for n in range(8)]
+    assert len(fake_twilio.bodies_to(ANA)) == 3  # three pages in the first minute
+    assert len(fake_slack.posts) == 8  # Slack is not held back
+    clock.advance(seconds=61)
+    paging.tick()
+    bodies = fake_twilio.bodies_to(ANA)
+    assert len(bodies) == 4
+    assert bodies[-1] == "Vigil: 5 more incidents for you. Reply aa to acknowledge all"
+    response = fake_twilio.send_sms(paging.base_url + "/webhooks/twilio/sms", from_=ANA, body="AA")
+    assert "8 acknowledged" in response.text
+    session.commit()
+    assert {session.get(Incident, i).status for i in ids} == {"acknowledged"}

@@ -19,3 +19,10 @@ def deliver(page_id: int) -> str:
 def refresh(incident_id: int) -> int:
     return sending.refresh_slack(db_session(), incident_id=incident_id,
                                  providers=current_app.extensions[PROVIDERS])
+
+
+@shared_task(name="pages.bundle")
+def bundle(address: str) -> int:
+    """Pages held back in an alert storm, sent to one number as one SMS."""
+    return sending.deliver_bundle(db_session(), address=address,
+                                  providers=current_app.extensions[PROVIDERS], now=clock.now)

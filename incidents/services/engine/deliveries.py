@@ -16,7 +16,7 @@ from incidents.domain.enums import Source
 from incidents.models import Page, User
 from incidents.services import after_commit, timeline
 from incidents.services.actor import Actor
-from incidents.services.engine import outbox
+from incidents.services.engine import outbox, storms
 
 SENDING_DEADLINE = timedelta(seconds=30)  # longer than any provider timeout
 MAX_ATTEMPTS = 6
@@ -85,7 +85,7 @@ def sweep(session, *, now: datetime) -> int:
         Page.next_attempt_at > now - LOST_AFTER).limit(500)))
     for page_id in due + retries:
         after_commit.enqueue(session, "pages.deliver", page_id)
-    return len(due) + len(retries)
+    return len(due) + len(retries) + storms.release_due(session, now=now)
 
 
 def _who(session, page: Page) -> str:

@@ -64,7 +64,8 @@ def add_fallback(session, *, failed: Page, now: datetime) -> int | None:
 
 
 def cancel_unsent(session, *, incident_id: int, reason: str, now: datetime) -> int:
-    result = session.execute(update(Page).where(Page.incident_id == incident_id, Page.status == "pending")
+    result = session.execute(update(Page).where(Page.incident_id == incident_id,
+                                                Page.status.in_(("pending", "held")))
                              .values(status="cancelled", error=reason, next_attempt_at=None)
                              .execution_options(synchronize_session=False))
     return result.rowcount

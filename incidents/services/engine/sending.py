@@ -14,7 +14,10 @@ from incidents.domain import page_text
 from incidents.models import Incident, Page, Setting, User
 from incidents.providers.base import (ChatSender, PermanentError, SmsSender, TemporaryError,
                                       UnknownOutcome)
-from incidents.services.engine import deliveries
+from incidents.services.engine import deliveries, storms
+from incidents.services import timeline
+from incidents.services.actor import Actor
+from incidents.domain.enums import Source
 
 STATUS_PATH = "/webhooks/twilio/status"
 log = logging.getLogger(__name__)
@@ -25,6 +28,7 @@ class Providers:
     sms: SmsSender | None
     chat: ChatSender | None
     public_url: str
+    sms_per_minute: int = 3  # per person; more pages in a minute wait and go out as one bundle
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,9 @@ def deliver(session: Session, *, page_id: int, providers: Providers, now: Callab
     if page is None:
         session.rollback()
         return "skipped"
+    if storms.hold_if_over(session, page, limit=providers.sms_per_minute, now=now()):
+        session.commit()
+        return "held"
     message = compose(session, page, providers.public_url, now=now())
     session.commit()  # `sending` with a deadline is on disk before the provider hears of it
     try:
@@ -57,6 +64,39 @@ def deliver(session: Session, *, page_id: int, providers: Providers, now: Callab
         deliveries.mark_sent(session, page_id=page_id, provider_id=thread[0], thread=thread[1], now=now())
     session.commit()
     return session.get(Page, page_id).status
+
+
+def deliver_bundle(session: Session, *, address: str, providers: Providers,
+                   now: Callable[[], datetime]) -> int:
+    """Send the pages held back for one number as a single SMS; returns how many it carried."""
+    pages = storms.claim_bundle(session, address=address, limit=providers.sms_per_minute, now=now())
+    ids = [p.id for p in pages]
+    session.commit()
+    if not ids:
+        return 0
+    text = storms.bundle_text(pages)
+    try:
+        if providers.sms is None:
+            raise PermanentError("SMS is not configured (TWILIO_* settings)")
+        sent = providers.sms.send(address, text, status_callback=providers.public_url + STATUS_PATH)
+    except TemporaryError as exc:
+        for page_id in ids:
+            deliveries.mark_retry(session, page_id=page_id, error=exc.message, retry_after=exc.retry_after, now=now())
+    except PermanentError as exc:
+        for page_id in ids:
+            deliveries.mark_failed(session, page_id=page_id, error=exc.message, now=now())
+    except UnknownOutcome as exc:
+        for page_id in ids:
+            deliveries.mark_unknown(session, page_id=page_id, error=exc.message, now=now())
+    else:
+        for page_id in ids:
+            deliveries.mark_sent(session, page_id=page_id, provider_id=sent.provider_id, thread=None, now=now())
+            page = session.get(Page, page_id)
+            timeline.record(session, incident_id=page.incident_id, kind="page_bundled", actor=Actor.system(),
+                            source=Source.SYSTEM,
+                            message=f"Alert storm: sent in one SMS with {len(ids) - 1} other pages")
+    session.commit()
+    return len(ids)
 
 
 def compose(session: Session, page: Page, public_url: str, *, now: datetime) -> Message:
