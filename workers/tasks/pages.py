@@ -15,10 +15,14 @@ def deliver(page_id: int) -> str:
                            now=clock.now)
 
 
-@shared_task(name="pages.refresh")
-def refresh(incident_id: int) -> int:
-    return sending.refresh_slack(db_session(), incident_id=incident_id,
+@shared_task(name="pages.refresh", bind=True, max_retries=8)
+def refresh(self, incident_id: int) -> None:
+    """Update the Slack pages of an incident; when Slack rate-limits, try again shortly (a few
+    seconds at most, so a short countdown is safe here: DESIGN rule 1)."""
+    wait = sending.refresh_slack(db_session(), incident_id=incident_id,
                                  providers=current_app.extensions[PROVIDERS])
+    if wait is not None:
+        raise self.retry(countdown=min(wait, 5.0))
 
 
 @shared_task(name="pages.bundle")

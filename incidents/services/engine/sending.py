@@ -142,17 +142,18 @@ def _local_time(session: Session, at: datetime, user: User | None, *, now: datet
     return f"{day}{local:%H:%M} {local.tzname()}"
 
 
-def refresh_slack(session: Session, *, incident_id: int, providers: Providers) -> int:
+def refresh_slack(session: Session, *, incident_id: int, providers: Providers) -> float | None:
     """Bring every Slack page of an incident up to date (who acknowledged or resolved, when).
 
-    Best effort: a message that cannot be updated now is brought up to date by the next change.
+    Returns None when done, or the seconds to wait before trying again when Slack asked us to
+    slow down (rate limits); a page that Slack refuses for good is logged and left as it is.
     """
     if providers.chat is None:
-        return 0
+        return None
     incident = session.get(Incident, incident_id)
     pages = session.scalars(select(Page).where(Page.incident_id == incident_id, Page.channel == "slack",
                                                Page.status == "sent", Page.thread.is_not(None)))
-    updated = 0
+    retry_after = None
     for page in pages:
         user = session.get(User, page.user_id) if page.user_id else None
         text, blocks = page_text.slack_page_blocks(
@@ -164,10 +165,11 @@ def refresh_slack(session: Session, *, incident_id: int, providers: Providers) -
         channel, ts = page.thread.split("|", 1)
         try:
             providers.chat.update(channel, ts, text, blocks)
-            updated += 1
-        except (TemporaryError, PermanentError, UnknownOutcome) as exc:
+        except TemporaryError as exc:  # chat.update is safe to repeat: try the whole set again
+            retry_after = max(retry_after or 1.0, exc.retry_after or 1.0)
+        except (PermanentError, UnknownOutcome) as exc:
             log.warning("could not update Slack page %s: %s", page.id, exc.message)
-    return updated
+    return retry_after
 
 
 def _stamp(session: Session, who: str | None, at: datetime | None, reader: User | None):
