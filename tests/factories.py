@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy.orm import Session
 
 from incidents import clock
 from incidents.domain.enums import Role
-from incidents.models import ClassificationRule, Customer, Service, User
+from incidents.models import ClassificationRule, Customer, Rotation, RotationMember, Service, User
 from incidents.services import api_keys, integrations
 
 SAMPLE_RULES = [
@@ -67,3 +68,17 @@ class Factories:
         _, key = api_keys.create(self.session, name=f"{name}-{scope}", scope=scope)
         self.session.commit()
         return key
+
+    def rotation(self, name: str = "out-of-hours",
+                 members: tuple[str, ...] = ("ana@ops.example", "ben@ops.example", "cara@ops.example"), *,
+                 timezone: str = "Europe/London", weekday: int = 0, at: str = "09:00",
+                 start: date = date(2026, 11, 2)) -> Rotation:
+        """A weekly rotation; members are e-mails, and users that do not exist yet are made."""
+        existing = {u.email: u for u in self.session.query(User).filter(User.email.in_(members))}
+        users = [existing.get(email) or self.user(email) for email in members]
+        row = Rotation(name=name, timezone=timezone, handoff_weekday=weekday, handoff_time=at,
+                       start_date=start, created_at=clock.now(),
+                       members=[RotationMember(position=i, user=u) for i, u in enumerate(users)])
+        self.session.add(row)
+        self.session.commit()
+        return row

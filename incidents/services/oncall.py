@@ -1,14 +1,16 @@
 """Who is on call: rotations from the database, turned into the pure rotation model."""
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
+from typing import Iterable
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from incidents import calendars
 from incidents.domain import rotation as model
-from incidents.models import Rotation, RotationOverride, User
-from incidents.services.errors import NotFound
+from incidents.models import Rotation, RotationMember, RotationOverride, User
+from incidents.services.errors import Invalid, NotFound
 
 
 def get(session: Session, name: str) -> Rotation:
@@ -29,7 +31,9 @@ def spec(rotation: Rotation) -> model.RotationSpec:
 
 
 def overrides(rotation: Rotation) -> list[model.Override]:
-    return [model.Override(o.user.email, o.start, o.end) for o in rotation.overrides]
+    """In the order the model's precedence needs: on equal starts the one made later wins."""
+    rows = sorted(rotation.overrides, key=lambda o: (o.start, o.id))
+    return [model.Override(o.user.email, o.start, o.end) for o in rows]
 
 
 def oncall_at(session: Session, rotation: Rotation, at: datetime) -> tuple[User, model.Shift] | None:
@@ -46,16 +50,82 @@ def shifts(rotation: Rotation, start: datetime, end: datetime) -> list[model.Shi
 
 def add_override(session: Session, *, rotation_name: str, user_email: str, start: datetime,
                  end: datetime, actor_label: str, now: datetime) -> RotationOverride:
-    from incidents.services.errors import Invalid
-
     rotation = get(session, rotation_name)
     user = session.scalars(select(User).where(User.email == user_email.strip().lower())).first()
     if user is None or not user.active:
         raise Invalid(f"user: no active user {user_email!r}")
-    if end <= start:
-        raise Invalid("end: an override must end after it starts")
+    problems = model.validate_override(model.Override(user.email, start, end))
+    if problems:
+        raise Invalid(problems[0])
     row = RotationOverride(rotation=rotation, user=user, start=start, end=end, created_by=actor_label,
                            created_at=now)
     session.add(row)
     session.flush()
     return row
+
+
+# --- reading rotations for the API and the calendar feeds -------------------------------------
+
+FEED_PAST, FEED_AHEAD = timedelta(weeks=4), timedelta(weeks=26)  # what a calendar feed covers
+
+
+def list_rotations(session: Session) -> list[Rotation]:
+    return list(session.scalars(select(Rotation).order_by(Rotation.name).options(
+        selectinload(Rotation.members).selectinload(RotationMember.user))))
+
+
+def get_user(session: Session, email: str) -> User:
+    user = session.scalars(select(User).where(User.email == email.strip().lower())).first()
+    if user is None:
+        raise NotFound(f"user {email!r} does not exist")
+    return user
+
+
+def users_by_email(session: Session, emails: Iterable[str]) -> dict[str, User]:
+    """The users behind the e-mails in shifts, in one query (for names)."""
+    wanted = set(emails)
+    if not wanted:
+        return {}
+    return {u.email: u for u in session.scalars(select(User).where(User.email.in_(wanted)))}
+
+
+def user_shifts(session: Session, email: str, start: datetime,
+                end: datetime) -> list[tuple[str, model.Shift]]:
+    """(rotation name, shift) for every shift `email` covers in [start, end), across rotations."""
+    user = get_user(session, email)
+    rotations = session.scalars(select(Rotation).order_by(Rotation.name).options(
+        selectinload(Rotation.members).selectinload(RotationMember.user),
+        selectinload(Rotation.overrides).selectinload(RotationOverride.user)))
+    found = []
+    for rotation in rotations:
+        found.extend((rotation.name, s) for s in shifts(rotation, start, end) if s.user == user.email)
+    return sorted(found, key=lambda pair: (pair[1].start, pair[0]))
+
+
+def feed_window(now: datetime) -> tuple[datetime, datetime]:
+    """The range a calendar feed covers: recent shifts for reference, half a year ahead to plan."""
+    return now - FEED_PAST, now + FEED_AHEAD
+
+
+def rotation_calendar(session: Session, *, rotation_name: str, now: datetime) -> bytes:
+    rotation = get(session, rotation_name)
+    found = shifts(rotation, *feed_window(now))
+    names = {e: u.name for e, u in users_by_email(session, (s.user for s in found)).items()}
+    return calendars.shifts_to_ical(rotation.name, found, uid_prefix=f"rotation-{rotation.id}",
+                                    names=names)
+
+
+def user_calendar(session: Session, *, email: str, now: datetime) -> bytes:
+    user = get_user(session, email)
+    found = user_shifts(session, user.email, *feed_window(now))
+    return calendars.shifts_to_ical(f"On call: {user.name}", found, uid_prefix=f"user-{user.id}",
+                                    names={user.email: user.name})
+
+
+def remove_override(session: Session, *, rotation_name: str, override_id: int) -> None:
+    rotation = get(session, rotation_name)
+    row = next((o for o in rotation.overrides if o.id == override_id), None)
+    if row is None:
+        raise NotFound(f"rotation {rotation_name!r} has no override {override_id}")
+    rotation.overrides.remove(row)  # delete-orphan
+    session.flush()
