@@ -17,14 +17,7 @@ from tests.helpers import bearer
 
 SAMPLE = Path(incidents.__file__).parent / "sample" / "vigil.yaml"
 PUBLIC_URL = "http://vigil.example:8080"
-SAMPLE_WARNINGS = [
-    "warning: working_hours: not supported yet; ignored",
-    "warning: rotations: not supported yet; ignored",
-    "warning: escalation_policies: not supported yet; ignored",
-    "warning: breach_playbook: not supported yet; ignored",
-    "warning: services[0].escalation_policy: not supported yet; ignored",
-    "warning: services[1].escalation_policy: not supported yet; ignored",
-]
+SAMPLE_WARNINGS = ["warning: breach_playbook: not supported yet; ignored"]
 SMALL = """
     customers:
       - {slug: acme, name: Acme Retail, sla: {1: 60m}}
@@ -84,8 +77,9 @@ def test_sample_file_applies_with_only_the_expected_warnings(vigil, session):
     assert result.exit_code == 0, result.output
     assert result.stderr.splitlines() == SAMPLE_WARNINGS
     assert summary(result) == {
-        "timezone": "1 created", "sla": "1 created", "customers": "2 created", "users": "5 created",
-        "classification": "7 created", "services": "2 created", "integrations": "5 created",
+        "timezone": "1 created", "working_hours": "1 created", "sla": "1 created", "customers": "2 created",
+        "users": "5 created", "classification": "7 created", "rotations": "2 created",
+        "escalation_policies": "1 created", "services": "2 created", "integrations": "5 created",
     }
     assert session.get(Setting, "sla").value == {"1": 120, "2": 360, "3": 2880}
     assert session.get(Setting, "timezone").value == {"name": "Europe/London"}
@@ -143,8 +137,10 @@ def test_applying_twice_changes_nothing_and_prints_no_keys(vigil, session):
 
     assert again.exit_code == 0, again.output
     assert summary(again) == {
-        "timezone": "1 unchanged", "sla": "1 unchanged", "customers": "2 unchanged", "users": "5 unchanged",
-        "classification": "7 unchanged", "services": "2 unchanged", "integrations": "5 unchanged",
+        "timezone": "1 unchanged", "working_hours": "1 unchanged", "sla": "1 unchanged",
+        "customers": "2 unchanged", "users": "5 unchanged", "classification": "7 unchanged",
+        "rotations": "2 unchanged", "escalation_policies": "1 unchanged", "services": "2 unchanged",
+        "integrations": "5 unchanged",
     }
     assert "Nothing changed." in again.stdout
     assert "key:" not in again.stdout
@@ -217,20 +213,15 @@ def test_user_emails_are_stored_lower_case_and_matched_case_insensitively(vigil,
     assert [u.email for u in rows(session, User)] == ["ana@ops.example"]
 
 
-def test_unsupported_sections_and_keys_are_reported_as_warnings(vigil, write, session):
+def test_unsupported_sections_are_reported_as_warnings(vigil, write, session):
     result = vigil(write("""
-        rotations: [{name: weekly}]
         breach_playbook: {notify_customers: all}
         customers: [{slug: acme, name: Acme}]
-        services: [{name: checkout, customer: acme, escalation_policy: default}]
+        services: [{name: checkout, customer: acme}]
     """))
 
     assert result.exit_code == 0, result.output
-    assert result.stderr.splitlines() == [
-        "warning: rotations: not supported yet; ignored",
-        "warning: breach_playbook: not supported yet; ignored",
-        "warning: services[0].escalation_policy: not supported yet; ignored",
-    ]
+    assert result.stderr.splitlines() == ["warning: breach_playbook: not supported yet; ignored"]
     assert [s.name for s in rows(session, Service)] == ["checkout"]
 
 

@@ -34,7 +34,8 @@ class ApplyErrors(click.ClickException):
 @click.argument("file")
 @click.option("--prune", is_flag=True,
               help="Also remove what the file leaves out: revoke integrations, deactivate users, "
-                   "delete services and customers no incident refers to.")
+                   "delete services and customers no incident refers to, and rotations and escalation "
+                   "policies nothing uses.")
 @click.option("--output", type=click.Choice(OUTPUTS), default="text", show_default=True,
               help="json: one JSON document on stdout (errors too, as {\"errors\": [...]}).")
 def apply_command(file: str, prune: bool, output: str) -> None:
@@ -77,9 +78,10 @@ def print_result(result: ApplyResult, output: str) -> None:
         return
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
+    width = max((len(section) for section in result.changes), default=0) + 2
     for section, counts in result.changes.items():
         summary = ", ".join(f"{n} {verb}" for verb, n in counts.items() if n) or "none"
-        click.echo(f"{section + ':':<16}{summary}")
+        click.echo(f"{section + ':':<{width}}{summary}")
     click.echo("Applied." if result.changed else "Nothing changed.")
     if result.integrations:
         click.echo("\nNew integration keys (shown only now; store them safely):")

@@ -4,14 +4,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from incidents.services.apply import fields, sections
+from incidents.services.apply import fields, paging_sections, sections
 from incidents.services.apply.fields import Keys, Problems
 from incidents.services.apply.result import ApplyFailed
 from incidents.services.apply.source import read_yaml
-from incidents.services.apply.specs import CustomerSpec, RuleSpec, ServiceSpec, UserSpec
+from incidents.services.apply.specs import (CustomerSpec, PolicySpec, RotationSpec, RuleSpec, ServiceSpec,
+                                            UserSpec, WorkingHoursSpec)
 
-SUPPORTED = ("timezone", "sla", "customers", "users", "classification", "services")
-NOT_YET = ("working_hours", "rotations", "escalation_policies", "breach_playbook")
+SUPPORTED = ("timezone", "working_hours", "sla", "customers", "users", "classification", "rotations",
+             "escalation_policies", "services")
+NOT_YET = ("breach_playbook",)
 TOP = Keys(optional=SUPPORTED, unsupported=NOT_YET)
 
 
@@ -20,10 +22,13 @@ class Document:
     """The sections the file names; None means the file leaves that part alone."""
 
     timezone: str | None = None
+    working_hours: WorkingHoursSpec | None = None
     sla: dict[str, int] | None = None
     customers: list[CustomerSpec] | None = None
     users: list[UserSpec] | None = None
     classification: list[RuleSpec] | None = None
+    rotations: list[RotationSpec] | None = None
+    escalation_policies: list[PolicySpec] | None = None
     services: list[ServiceSpec] | None = None
     # With errors the specs may hold None where a value was wrong; such a document is never applied.
     errors: list[str] = field(default_factory=list)
@@ -59,9 +64,12 @@ def parse_document(data: Any) -> Document:
 
 _PARSERS = {
     "timezone": fields.timezone,
+    "working_hours": paging_sections.parse_working_hours,
     "sla": sections.parse_sla,
     "customers": sections.parse_customers,
     "users": sections.parse_users,
     "classification": sections.parse_classification,
+    "rotations": paging_sections.parse_rotations,
+    "escalation_policies": paging_sections.parse_escalation_policies,
     "services": sections.parse_services,
 }

@@ -4,7 +4,8 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from datetime import date, datetime
+from typing import Any, Callable, Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from incidents.domain.durations import parse_duration
@@ -158,20 +159,65 @@ def severity_class(p: Problems, path: str, value: Any) -> int | None:
     return value
 
 
-def minutes(p: Problems, path: str, value: Any) -> int | None:
-    """A duration such as '120m', '6h' or '2d', in whole minutes."""
+def seconds(p: Problems, path: str, value: Any) -> int | None:
+    """A duration such as '90s', '15m', '6h' or '2d', in seconds."""
     if value is None:
         p.error(path, "expected a duration like '120m', '6h' or '2d'")
         return None
     try:
-        seconds = int(parse_duration(value).total_seconds())
+        return int(parse_duration(value).total_seconds())
     except ValueError as exc:
         p.error(path, str(exc))
         return None
-    if seconds % 60:
+
+
+def minutes(p: Problems, path: str, value: Any) -> int | None:
+    """A duration such as '120m', '6h' or '2d', in whole minutes."""
+    total = seconds(p, path, value)
+    if total is not None and total % 60:
         p.error(path, f"invalid duration {value!r}: must be whole minutes")
         return None
-    return seconds // 60
+    return None if total is None else total // 60
+
+
+def whole_number(p: Problems, path: str, value: Any, *, low: int, high: int) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        p.error(path, f"expected a whole number from {low} to {high}, got {value!r}")
+        return None
+    return value
+
+
+def iso_date(p: Problems, path: str, value: Any) -> date | None:
+    """A date: YAML reads 2026-11-02 as one; text in that form is accepted too."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    try:
+        return date.fromisoformat(str(value).strip())
+    except ValueError:
+        p.error(path, f"invalid date {value!r}; expected YYYY-MM-DD, like 2026-11-02")
+        return None
+
+
+def parsed(p: Problems, path: str, parse: Callable[[Any], Any], value: Any) -> Any:
+    """parse(value) with a domain parser; None (and the ValueError recorded at path) when it fails."""
+    if value is None:
+        return None
+    try:
+        return parse(value)
+    except ValueError as exc:
+        p.error(path, str(exc))
+        return None
+
+
+def records(p: Problems, path: str, value: Any, keys: Keys, parse: Callable[[Problems, str, dict], Any]) -> list:
+    """Parse every item of a list that is a mapping. Fields with problems are None in the spec, so later
+    checks (duplicates, references) still run on the rest; a document with errors is never applied."""
+    specs = []
+    for where, item in items(p, path, value):
+        raw = mapping(p, where, item, keys)
+        if raw is not None:
+            specs.append(parse(p, where, raw))
+    return specs
 
 
 def percent(p: Problems, path: str, value: Any) -> float | None:

@@ -7,9 +7,12 @@ from dataclasses import dataclass, field
 SECTION_VERBS: dict[str, tuple[str, ...]] = {
     "timezone": ("created", "updated", "unchanged"),
     "sla": ("created", "updated", "unchanged"),
+    "working_hours": ("created", "updated", "unchanged"),
     "customers": ("created", "updated", "unchanged", "deleted"),
     "users": ("created", "updated", "unchanged", "deactivated"),
     "classification": ("created", "updated", "unchanged", "deleted"),
+    "rotations": ("created", "updated", "unchanged", "deleted"),
+    "escalation_policies": ("created", "updated", "unchanged", "deleted"),
     "services": ("created", "updated", "unchanged", "deleted"),
     "integrations": ("created", "updated", "unchanged", "revoked"),
 }

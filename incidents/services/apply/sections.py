@@ -14,8 +14,7 @@ CUSTOMER = Keys(required=("slug", "name"), optional=("sla", "uptime_target", "co
 CONTACT = Keys(required=("name",), optional=("email", "phone"))
 USER = Keys(required=("email", "name", "role"), optional=("phone", "slack_user_id", "timezone"))
 RULE = Keys(required=("name", "class", "category", "match"))
-SERVICE = Keys(required=("name", "customer"), optional=("auto_resolve", "integrations"),
-               unsupported=("escalation_policy",))
+SERVICE = Keys(required=("name", "customer"), optional=("auto_resolve", "integrations", "escalation_policy"))
 INTEGRATION = Keys(required=("name", "type"))
 ROLES = tuple(r.value for r in Role)
 INTEGRATION_TYPES = tuple(t.value for t in IntegrationType)
@@ -40,7 +39,7 @@ def parse_sla(p: Problems, path: str, value: Any) -> dict[str, int] | None:
 
 
 def parse_customers(p: Problems, path: str, value: Any) -> list[CustomerSpec]:
-    specs = _each(p, path, value, CUSTOMER, _customer)
+    specs = fields.records(p, path, value, CUSTOMER, _customer)
     fields.unique(p, [(f"{s.path}.slug", s.slug) for s in specs], "customer")
     return specs
 
@@ -53,7 +52,7 @@ def _customer(p: Problems, path: str, raw: dict) -> CustomerSpec:
         name=fields.text(p, f"{path}.name", raw.get("name"), max_len=200),
         sla_minutes=parse_sla(p, f"{path}.sla", sla) if sla is not None else {},
         uptime_target=fields.percent(p, f"{path}.uptime_target", raw.get("uptime_target")),
-        contacts=_each(p, f"{path}.contacts", raw.get("contacts", []), CONTACT, _contact),
+        contacts=fields.records(p, f"{path}.contacts", raw.get("contacts", []), CONTACT, _contact),
     )
 
 
@@ -69,7 +68,7 @@ def _contact(p: Problems, path: str, raw: dict) -> dict[str, str | None]:
 
 
 def parse_users(p: Problems, path: str, value: Any) -> list[UserSpec]:
-    specs = _each(p, path, value, USER, _user)
+    specs = fields.records(p, path, value, USER, _user)
     fields.unique(p, [(f"{s.path}.email", s.email) for s in specs], "user")
     return specs
 
@@ -89,7 +88,7 @@ def _user(p: Problems, path: str, raw: dict) -> UserSpec:
 
 def parse_classification(p: Problems, path: str, value: Any) -> list[RuleSpec]:
     """The ordered rules; the list as a whole is one document."""
-    specs = _each(p, path, value, RULE, _rule)
+    specs = fields.records(p, path, value, RULE, _rule)
     fields.unique(p, [(f"{s.path}.name", s.name) for s in specs], "rule")
     return specs
 
@@ -110,13 +109,14 @@ def _rule(p: Problems, path: str, raw: dict) -> RuleSpec:
 
 
 def parse_services(p: Problems, path: str, value: Any) -> list[ServiceSpec]:
-    specs = _each(p, path, value, SERVICE, _service)
+    specs = fields.records(p, path, value, SERVICE, _service)
     fields.unique(p, [(f"{s.path}.name", s.name) for s in specs], "service")
     return specs
 
 
 def _service(p: Problems, path: str, raw: dict) -> ServiceSpec:
-    integrations = _each(p, f"{path}.integrations", raw.get("integrations", []), INTEGRATION, _integration)
+    integrations = fields.records(p, f"{path}.integrations", raw.get("integrations", []), INTEGRATION,
+                                  _integration)
     fields.unique(p, [(f"{i.path}.name", i.name) for i in integrations], "integration")
     return ServiceSpec(
         path=path,
@@ -124,6 +124,7 @@ def _service(p: Problems, path: str, raw: dict) -> ServiceSpec:
         customer=fields.text(p, f"{path}.customer", raw.get("customer"), max_len=64),
         auto_resolve=bool(fields.boolean(p, f"{path}.auto_resolve", raw.get("auto_resolve"))),
         integrations=tuple(integrations),
+        escalation_policy=fields.text(p, f"{path}.escalation_policy", raw.get("escalation_policy"), max_len=100),
     )
 
 
@@ -133,17 +134,6 @@ def _integration(p: Problems, path: str, raw: dict) -> IntegrationSpec:
         name=fields.text(p, f"{path}.name", raw.get("name"), max_len=100),
         type=fields.choice(p, f"{path}.type", raw.get("type"), INTEGRATION_TYPES),
     )
-
-
-def _each(p: Problems, path: str, value: Any, keys: Keys, parse) -> list:
-    """Parse every item that is a mapping. Fields with problems are None in the spec, so later checks
-    (duplicates, references) still run on the rest; a document with errors is never applied."""
-    specs = []
-    for where, item in fields.items(p, path, value):
-        raw = fields.mapping(p, where, item, keys)
-        if raw is not None:
-            specs.append(parse(p, where, raw))
-    return specs
 
 
 def _plain(value: Any) -> Any:

@@ -1,4 +1,5 @@
-"""Services by name and their integrations by (service, name). Existing integrations keep their keys;
+"""Services by name, linked to their escalation policy, and their integrations by (service, name).
+Existing integrations keep their keys;
 a new one's key is returned once in the result. With --prune, integrations not in the file are revoked
 and services not in the file deleted (checks.py refuses when incidents or alerts refer to them)."""
 from __future__ import annotations
@@ -7,29 +8,30 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from incidents import clock
-from incidents.models import Customer, Integration, Service
+from incidents.models import Customer, EscalationPolicy, Integration, Service
 from incidents.services import integrations
 from incidents.services.apply.result import ApplyResult
 from incidents.services.apply.rows import assign
 from incidents.services.apply.specs import IntegrationSpec, ServiceSpec
 
 
-def sync_services(session: Session, specs: list[ServiceSpec], customers: dict[str, Customer], *,
-                  prune: bool, public_url: str, result: ApplyResult) -> None:
+def sync_services(session: Session, specs: list[ServiceSpec], customers: dict[str, Customer],
+                  policies: dict[str, EscalationPolicy], *, prune: bool, public_url: str,
+                  result: ApplyResult) -> None:
+    """`policies` by name have ids; a service that names no policy has none (the engine uses 'default')."""
     result.section("services")
     result.section("integrations")
     by_name = {s.name: s for s in session.scalars(select(Service))}
     for spec in specs:
         row = by_name.get(spec.name)
-        customer = customers[spec.customer]
+        values = dict(customer=customers[spec.customer], auto_resolve=spec.auto_resolve,
+                      escalation_policy_id=policies[spec.escalation_policy].id if spec.escalation_policy else None)
         if row is None:
-            row = Service(name=spec.name, customer=customer, auto_resolve=spec.auto_resolve,
-                          created_at=clock.now())
+            row = Service(name=spec.name, created_at=clock.now(), **values)
             session.add(row)
             result.count("services", "created")
         else:
-            changed = assign(row, customer=customer, auto_resolve=spec.auto_resolve)
-            result.count("services", "updated" if changed else "unchanged")
+            result.count("services", "updated" if assign(row, **values) else "unchanged")
         _sync_integrations(session, row, spec.integrations, prune=prune, public_url=public_url, result=result)
 
 

@@ -1,4 +1,5 @@
-"""Installation-wide settings: the default time zone and the default response time per class."""
+"""Installation-wide settings: the default time zone, the default response time per class, and the
+working week (stored in the form incidents.services.engine.calendar.load() reads)."""
 from __future__ import annotations
 
 from typing import Any
@@ -7,9 +8,20 @@ from sqlalchemy.orm import Session
 
 from incidents.models import Setting
 from incidents.services.apply.result import ApplyResult
+from incidents.services.engine.calendar import SETTING as WORKING_HOURS_SETTING
 from incidents.services.policy import SLA_SETTING
 
 TIMEZONE_SETTING = "timezone"
+FALLBACK_TIMEZONE = "UTC"
+
+
+def default_timezone(session: Session, file_timezone: str | None) -> str:
+    """For what names no time zone: the file's `timezone`, else the one stored before, else UTC."""
+    if file_timezone is not None:
+        return file_timezone
+    row = session.get(Setting, TIMEZONE_SETTING)
+    stored = row.value.get("name") if row is not None and row.value else None
+    return stored or FALLBACK_TIMEZONE
 
 
 def sync_timezone(session: Session, name: str, result: ApplyResult) -> None:
@@ -18,6 +30,11 @@ def sync_timezone(session: Session, name: str, result: ApplyResult) -> None:
 
 def sync_sla(session: Session, minutes: dict[str, int], result: ApplyResult) -> None:
     _put(session, SLA_SETTING, minutes, section="sla", result=result)
+
+
+def sync_working_hours(session: Session, value: dict[str, Any], result: ApplyResult) -> None:
+    """{"timezone", "days": [0..6], "start": "HH:MM", "end": "HH:MM", "holidays": ["YYYY-MM-DD"]}."""
+    _put(session, WORKING_HOURS_SETTING, value, section="working_hours", result=result)
 
 
 def _put(session: Session, key: str, value: dict[str, Any], *, section: str, result: ApplyResult) -> None:
