@@ -38,8 +38,8 @@ def hold_if_over(session: Session, page: Page, *, limit: int, now: datetime) -> 
 
 def release_due(session: Session, *, now: datetime) -> int:
     """Enqueue a bundle for every person whose held pages may go out now."""
-    addresses = list(session.scalars(select(distinct(Page.address)).where(
-        Page.status == "held", Page.next_attempt_at <= now)))
+    addresses = list(session.scalars(select(Page.address).where(
+        Page.status == "held", Page.next_attempt_at <= now).distinct()))
     for address in addresses:
         after_commit.enqueue(session, "pages.bundle", address)
     return len(addresses)
