@@ -250,3 +250,13 @@ def test_alert_storm_bundles_sms_beyond_three_a_minute(paging, alert, fake_twili
     assert "8 acknowledged" in response.text
     session.commit()
     assert {session.get(Incident, i).status for i in ids} == {"acknowledged"}
+
+
+def test_escalate_from_the_api_pages_the_next_step_now(paging, alert, fake_twilio, make, session):
+    incident_id = alert()
+    key = make.api_key("write")
+    response = paging.app.test_client().post(f"/api/v1/incidents/{incident_id}/escalate", headers=bearer(key))
+    assert response.status_code == 200
+    paging.drain()
+    assert len(fake_twilio.bodies_to(LEE)) == 1
+    assert "escalate_requested" in timeline(session, incident_id)

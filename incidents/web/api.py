@@ -108,6 +108,14 @@ def resolve(incident_id: int, body: dict):
     return _act(incident_id, lifecycle.resolve, note=body.get("note"))
 
 
+@bp.post(INCIDENT + "/escalate")
+@bp.auth_required(auth, roles=["write"])
+@bp.output(schemas.IncidentOut)
+@bp.doc(summary="Escalate: page the next step of the escalation policy now", responses=ACTION_DOC)
+def escalate(incident_id: int):
+    return _act(incident_id, lifecycle.escalate)
+
+
 @bp.post(INCIDENT + "/reopen")
 @bp.auth_required(auth, roles=["write"])
 @bp.output(schemas.IncidentOut)
