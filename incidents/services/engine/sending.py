@@ -52,18 +52,32 @@ def deliver(session: Session, *, page_id: int, providers: Providers, now: Callab
         return "held"
     message = compose(session, page, providers.public_url, now=now())
     session.commit()  # `sending` with a deadline is on disk before the provider hears of it
-    try:
-        thread = _send(message, providers)
-    except TemporaryError as exc:
-        deliveries.mark_retry(session, page_id=page_id, error=exc.message, retry_after=exc.retry_after, now=now())
-    except PermanentError as exc:
-        deliveries.mark_failed(session, page_id=page_id, error=exc.message, now=now())
-    except UnknownOutcome as exc:
-        deliveries.mark_unknown(session, page_id=page_id, error=exc.message, now=now())
-    else:
-        deliveries.mark_sent(session, page_id=page_id, provider_id=thread[0], thread=thread[1], now=now())
-    session.commit()
+    _send_and_record(session, [page_id], lambda: _send(message, providers), now)
     return session.get(Page, page_id).status
+
+
+def _send_and_record(session: Session, page_ids: list[int], send: Callable[[], tuple[str | None, str | None]],
+                     now: Callable[[], datetime]) -> bool:
+    """Call the provider once for `page_ids` (one message) and record the outcome on each row."""
+    try:
+        provider_id, thread = send()
+    except TemporaryError as exc:
+        for page_id in page_ids:
+            deliveries.mark_retry(session, page_id=page_id, error=exc.message, retry_after=exc.retry_after,
+                                  now=now())
+    except PermanentError as exc:
+        for page_id in page_ids:
+            deliveries.mark_failed(session, page_id=page_id, error=exc.message, now=now())
+    except UnknownOutcome as exc:
+        for page_id in page_ids:
+            deliveries.mark_unknown(session, page_id=page_id, error=exc.message, now=now())
+    else:
+        for page_id in page_ids:
+            deliveries.mark_sent(session, page_id=page_id, provider_id=provider_id, thread=thread, now=now())
+        session.commit()
+        return True
+    session.commit()
+    return False
 
 
 def deliver_bundle(session: Session, *, address: str, providers: Providers,
@@ -75,27 +89,18 @@ def deliver_bundle(session: Session, *, address: str, providers: Providers,
     if not ids:
         return 0
     text = storms.bundle_text(pages)
-    try:
+
+    def send():
         if providers.sms is None:
             raise PermanentError("SMS is not configured (TWILIO_* settings)")
-        sent = providers.sms.send(address, text, status_callback=providers.public_url + STATUS_PATH)
-    except TemporaryError as exc:
+        return providers.sms.send(address, text, status_callback=providers.public_url + STATUS_PATH).provider_id, None
+
+    if _send_and_record(session, ids, send, now):
         for page_id in ids:
-            deliveries.mark_retry(session, page_id=page_id, error=exc.message, retry_after=exc.retry_after, now=now())
-    except PermanentError as exc:
-        for page_id in ids:
-            deliveries.mark_failed(session, page_id=page_id, error=exc.message, now=now())
-    except UnknownOutcome as exc:
-        for page_id in ids:
-            deliveries.mark_unknown(session, page_id=page_id, error=exc.message, now=now())
-    else:
-        for page_id in ids:
-            deliveries.mark_sent(session, page_id=page_id, provider_id=sent.provider_id, thread=None, now=now())
-            page = session.get(Page, page_id)
-            timeline.record(session, incident_id=page.incident_id, kind="page_bundled", actor=Actor.system(),
-                            source=Source.SYSTEM,
+            timeline.record(session, incident_id=session.get(Page, page_id).incident_id, kind="page_bundled",
+                            actor=Actor.system(), source=Source.SYSTEM,
                             message=f"Alert storm: sent in one SMS with {len(ids) - 1} other pages")
-    session.commit()
+        session.commit()
     return len(ids)
 
 
