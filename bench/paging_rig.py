@@ -20,6 +20,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -70,11 +71,12 @@ def people(count: int, prefix: str = "p") -> list[Person]:
             for i in range(count)]
 
 
-def seed(url: str, *, steps: list[list[Person]], escalate_after: float, repeat: int = 0,
+def seed(url: str, *, steps: list[list[Person]], escalate_after: float | list[float], repeat: int = 0,
          services: int = 1) -> list[str]:
     """Classification rules (critical -> class 1), a customer, `services` services with a generic
     integration each (their keys are returned), users for everyone in `steps`, and one policy
-    `default` whose step i pages steps[i] by SMS and Slack. The first step's first person is on
+    `default` whose step i pages steps[i] by SMS and Slack after the previous step's
+    `escalate_after` (one number for all steps, or one per step). The first step's first person is on
     call through a one-member rotation, the rest are named users. No working hours: every moment
     counts as working time, and no step has a `when`."""
     from datetime import timedelta
@@ -109,8 +111,8 @@ def seed(url: str, *, steps: list[list[Person]], escalate_after: float, repeat: 
                 targets = [f"user:{p.email}" for p in step]
                 if i == 0:
                     targets[0] = "rotation:bench-oncall"
-                policy_steps.append({"targets": targets, "channels": ["sms", "slack"],
-                                     "escalate_after": escalate_after})
+                after = escalate_after[i] if isinstance(escalate_after, list) else escalate_after
+                policy_steps.append({"targets": targets, "channels": ["sms", "slack"], "escalate_after": after})
             policy = EscalationPolicy(name="default", repeat=repeat, defer_classes=[], steps=policy_steps)
             customer = Customer(slug="acme", name="Acme Retail", sla_minutes={}, contacts=[], created_at=now)
             session.add_all([policy, customer])
@@ -138,10 +140,20 @@ class Receipt:
     text: str
 
 
+def _no_nagle(fake):
+    """The fakes answer with two writes (headers, then body); with Nagle's algorithm and the client's
+    delayed ACK that costs 40 ms on some answers, which the real APIs do not add."""
+    fake._server.RequestHandlerClass.disable_nagle_algorithm = True
+    return fake
+
+
 class TimedTwilio(FakeTwilio):
     def __init__(self):
         super().__init__()
         self.receipts: list[Receipt] = []
+
+    def start(self):
+        return _no_nagle(super().start())
 
     def _accept(self, form):
         message = super()._accept(form)
@@ -154,6 +166,9 @@ class TimedSlack(FakeSlack):
     def __init__(self):
         super().__init__()
         self.receipts: list[Receipt] = []
+
+    def start(self):
+        return _no_nagle(super().start())
 
     def _chat_postMessage(self, request, params):
         answer = super()._chat_postMessage(request, params)
@@ -329,6 +344,38 @@ class Stack:
     def stop(self) -> None:
         for proc in reversed(self.procs):
             proc.stop()
+
+
+def cpu_seconds(stack: "Stack") -> dict[str, float]:
+    """CPU time used so far (user + system, seconds) by each kind of process: gunicorn, worker,
+    beat (by process group), PostgreSQL and Redis (by name), and this script with its other children
+    (fakes, load generator). Children that ended count only in "bench" (their parent reaped them).
+    "machine" is the whole machine's busy time, so other programs' share can be told apart."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    groups = {proc.pid: proc.name.rstrip("0123456789") for proc in stack.procs if proc.process.poll() is None}
+    used: dict[str, float] = defaultdict(float)
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1:text.rindex(")")]
+        fields = text[text.rindex(")") + 2:].split()
+        ppid, pgrp, cpu = int(fields[1]), int(fields[2]), (int(fields[11]) + int(fields[12])) / ticks
+        pid = int(stat.parent.name)
+        if pgrp in groups:
+            used[groups[pgrp]] += cpu
+        elif name.startswith("postgres"):
+            used["postgresql"] += cpu
+        elif name.startswith("redis"):
+            used["redis"] += cpu
+        elif pid == os.getpid():  # with children that ended (a load generator)
+            used["bench"] += cpu + (int(fields[13]) + int(fields[14])) / ticks
+        elif ppid == os.getpid():  # a load generator still running
+            used["bench"] += cpu
+    busy = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    used["machine"] = sum(int(busy[i]) for i in (0, 1, 2, 5, 6, 7)) / ticks  # all but idle and iowait
+    return dict(used)
 
 
 def flush_broker(url: str) -> None:
