@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from celery import Celery, Task
+from kombu import Queue
 from flask import Flask
 
 import config as settings
@@ -28,6 +29,10 @@ def celery_init_app(app: Flask, config: settings.Config) -> Celery:
         broker_connection_retry_on_startup=True,
         timezone="UTC",
         include=["workers.tasks", "workers.tasks.engine", "workers.tasks.pages"],
+        # The tick has a queue of its own, which every worker consumes (both queues are declared),
+        # so a backlog of deliveries cannot hold it up until it expires and escalations stall.
+        task_queues=(Queue("celery"), Queue("engine")),
+        task_routes={"engine.tick": {"queue": "engine"}},
         beat_schedule={
             # The database holds every deadline; the tick only asks it what is due (DESIGN rule 1).
             "engine-tick": {"task": "engine.tick", "schedule": config.engine_tick_seconds,
