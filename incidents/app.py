@@ -74,7 +74,8 @@ def _providers(config: settings.Config):
                         api_url=config.twilio.api_url)
     if config.slack:
         chat = SlackChat(config.slack.bot_token, api_url=config.slack.api_url)
-    return Providers(sms=sms, chat=chat, public_url=config.public_url, sms_per_minute=config.sms_per_minute)
+    return Providers(sms=sms, chat=chat, public_url=config.public_url, sms_per_minute=config.sms_per_minute,
+                     slack_channel=config.slack.channel if config.slack else None)
 
 
 def _send_after_commit(factory: sessionmaker, celery) -> None:

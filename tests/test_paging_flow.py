@@ -64,7 +64,7 @@ def paging(app, test_config, session, fake_twilio, fake_slack, clock):
         test_config, public_url=f"http://127.0.0.1:{port}",
         twilio=settings.TwilioSettings(fake_twilio.account_sid, fake_twilio.auth_token, FROM_NUMBER,
                                        api_url=fake_twilio.url),
-        slack=settings.SlackSettings(fake_slack.token, fake_slack.signing_secret, None, fake_slack.url))
+        slack=settings.SlackSettings(fake_slack.token, fake_slack.signing_secret, "C0OPS", fake_slack.url))
     paging_app = create_app(config)
     server = make_server("127.0.0.1", port, paging_app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -260,3 +260,11 @@ def test_escalate_from_the_api_pages_the_next_step_now(paging, alert, fake_twili
     paging.drain()
     assert len(fake_twilio.bodies_to(LEE)) == 1
     assert "escalate_requested" in timeline(session, incident_id)
+
+
+def test_slack_default_target_posts_to_the_team_channel(paging, alert, fake_slack, session):
+    policy = session.scalars(select(EscalationPolicy)).one()
+    policy.steps = [{**policy.steps[1], "targets": ["rotation:out-of-hours", "slack:default"]}, policy.steps[2]]
+    session.commit()
+    alert()
+    assert sorted(p.channel for p in fake_slack.posts) == ["C0OPS", "D0ANA"]

@@ -20,6 +20,7 @@ from incidents.services.actor import Actor
 from incidents.domain.enums import Source
 
 STATUS_PATH = "/webhooks/twilio/status"
+DEFAULT_CHANNEL = "default"
 log = logging.getLogger(__name__)
 
 
@@ -29,6 +30,7 @@ class Providers:
     chat: ChatSender | None
     public_url: str
     sms_per_minute: int = 3  # per person; more pages in a minute wait and go out as one bundle
+    slack_channel: str | None = None  # SLACK_CHANNEL: where a `slack:default` target posts
 
 
 @dataclass(frozen=True)
@@ -130,7 +132,12 @@ def _send(message: Message, providers: Providers) -> tuple[str | None, str | Non
     if providers.chat is None:
         raise PermanentError("Slack is not configured (SLACK_* settings)")
     text, blocks = message.slack
-    posted = providers.chat.post(message.address, text, blocks)
+    channel = message.address
+    if channel == DEFAULT_CHANNEL:
+        if not providers.slack_channel:
+            raise PermanentError("a step targets slack:default but SLACK_CHANNEL is not set")
+        channel = providers.slack_channel
+    posted = providers.chat.post(channel, text, blocks)
     return posted.ts, f"{posted.channel}|{posted.ts}"
 
 
