@@ -1,7 +1,9 @@
 """Typed SQLAlchemy models, one file per aggregate. No service or provider calls here."""
 from incidents.db import Base
+from incidents.models.account import LoginRecord, RecoveryCode, UserToken
 from incidents.models.alert import Alert
 from incidents.models.api_key import ApiKey
+from incidents.models.audit import AuditEvent
 from incidents.models.customer import Customer, Integration, Service
 from incidents.models.escalation import Escalation, EscalationPolicy
 from incidents.models.inbound import InboundMessage
@@ -13,7 +15,7 @@ from incidents.models.setting import Setting
 from incidents.models.user import User
 
 __all__ = [
-    "Alert", "ApiKey", "Base", "ClassificationRule", "Customer", "Escalation", "EscalationPolicy", "InboundMessage",
+    "Alert", "ApiKey", "AuditEvent", "Base", "LoginRecord", "RecoveryCode", "UserToken", "ClassificationRule", "Customer", "Escalation", "EscalationPolicy", "InboundMessage",
     "Incident", "IncidentEvent", "Integration", "Page", "Rotation", "RotationMember",
     "RotationOverride", "Service", "Setting", "User",
 ]

@@ -1,4 +1,4 @@
-"""People: console users and on-call staff (login arrives with the console issue)."""
+"""People: console users and on-call staff, with their sign-in credentials."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -24,3 +24,12 @@ class User(Base):
     # The person texted STOP: Twilio will refuse to deliver, so pages go by other channels.
     sms_opted_out: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime]
+    password_changed_at: Mapped[datetime | None]
+    # Set by an admin or a breach playbook: the next sign-in must choose a new password.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enrolled_at: Mapped[datetime | None]
+    # The last TOTP time step accepted: a code is good once, so a replayed code is refused.
+    totp_last_step: Mapped[int | None]
+    # Bumped by "sign out everywhere", a password change or a deactivation: older sessions end.
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
