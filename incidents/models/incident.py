@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, text
+from sqlalchemy import ForeignKey, Index, String, Text, column, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from incidents.db import Base
@@ -24,6 +24,13 @@ class Incident(Base):
         Index("ix_incidents_customer_id_id", "customer_id", "id"),
         Index("ix_incidents_service_id_id", "service_id", "id"),
         Index("ix_incidents_class_id", "severity_class", "id"),
+        # The incident list filters, each read newest first (ORDER BY id DESC): see
+        # incidents.services.listing and migration 0004.
+        Index("ix_incidents_assignee_id_id", "assignee_id", "id"),
+        Index("ix_incidents_open_id", "id", sqlite_where=text(OPEN), postgresql_where=text(OPEN)),
+        # Substring search on titles; PostgreSQL only (trigrams from pg_trgm), SQLite scans.
+        Index("ix_incidents_title_trgm", func.lower(column("title")).label("title_lower"),
+              postgresql_using="gin", postgresql_ops={"title_lower": "gin_trgm_ops"}),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
