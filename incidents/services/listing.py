@@ -1,23 +1,45 @@
-"""Finding incidents: filters and a cursor that stays stable while new incidents arrive."""
+"""Finding incidents: filters and a cursor that stays stable while new incidents arrive.
+
+Every filter reads newest first (ORDER BY id DESC) along an index that ends in id (migration
+0004), so the first page costs about the same with a thousand incidents or a million.
+"""
 from __future__ import annotations
 
 import base64
 import binascii
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, literal_column, select
 from sqlalchemy.orm import Session, joinedload
 
-from incidents.models import Alert, Customer, Incident, Service
+from incidents.domain.enums import SEVERITY_CLASSES, Status
+from incidents.models import Alert, Customer, Incident, Service, User
 from incidents.services.errors import Invalid
+
+OPEN = "open"  # a status filter meaning not resolved: triggered or acknowledged
+STATUSES = (*(s.value for s in Status), OPEN)
+UNASSIGNED = "none"  # an assignee filter meaning nobody
+MAX_TEXT = 200
 
 
 @dataclass(frozen=True)
 class Filters:
+    """What the incident list shows; None or an empty string means any.
+
+    status: triggered, acknowledged, resolved, or open (not resolved).
+    severity_class: 1, 2 or 3.
+    customer: a customer slug; service: a service name; assignee: a user's e-mail (any case), or
+    "none" for unassigned incidents. A name nobody has matches no incident.
+    text: words in the title, any case, taken literally (% and _ are not wildcards); surrounding
+    spaces are ignored; at most 200 characters.
+    """
+
     status: str | None = None
     severity_class: int | None = None
     customer: str | None = None
     service: str | None = None
+    assignee: str | None = None
+    text: str | None = None
 
 
 def encode_cursor(last_id: int) -> str:
@@ -39,24 +61,81 @@ def decode_cursor(cursor: str) -> int:
 def list_incidents(session: Session, filters: Filters, *, cursor: str | None = None,
                    limit: int = 50) -> tuple[list[Incident], str | None]:
     """Newest first; `next` is None on the last page."""
-    query = select(Incident).options(joinedload(Incident.customer), joinedload(Incident.service),
-                                     joinedload(Incident.assignee))
-    if filters.status:
-        query = query.where(Incident.status == filters.status)
-    if filters.severity_class:
-        query = query.where(Incident.severity_class == filters.severity_class)
-    if filters.customer:
-        query = query.where(Incident.customer_id == select(Customer.id).where(
-            Customer.slug == filters.customer).scalar_subquery())
-    if filters.service:
-        query = query.where(Incident.service_id == select(Service.id).where(
-            Service.name == filters.service).scalar_subquery())
-    if cursor:
-        query = query.where(Incident.id < decode_cursor(cursor))
-    rows = list(session.scalars(query.order_by(Incident.id.desc()).limit(limit + 1)).unique())
+    before = decode_cursor(cursor) if cursor else None
+    conditions = _conditions(session, filters)
+    if conditions is None:
+        return [], None
+    if before is not None:
+        conditions.append(Incident.id < before)
+    query = (select(Incident)
+             .options(joinedload(Incident.customer), joinedload(Incident.service),
+                      joinedload(Incident.assignee))
+             .where(*conditions).order_by(Incident.id.desc()).limit(limit + 1))
+    rows = list(session.scalars(query).unique())
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, encode_cursor(rows[-1].id) if more else None
+
+
+def _conditions(session: Session, filters: Filters) -> list[ColumnElement[bool]] | None:
+    """The WHERE clauses for `filters`, or None when a customer, service or assignee named in
+    them does not exist (so nothing can match)."""
+    conditions: list[ColumnElement[bool]] = []
+    if filters.status == OPEN:
+        # Spelled as the partial index ix_incidents_open_id is, with a literal, so the planner
+        # can use that index in a prepared (generic) plan too.
+        conditions.append(Incident.status != literal_column("'resolved'"))
+    elif filters.status:
+        if filters.status not in STATUSES:
+            raise Invalid(f"status: must be one of {', '.join(STATUSES)}")
+        conditions.append(Incident.status == filters.status)
+    if filters.severity_class is not None:
+        if filters.severity_class not in SEVERITY_CLASSES:
+            raise Invalid("severity_class: must be 1, 2 or 3")
+        conditions.append(Incident.severity_class == filters.severity_class)
+    if filters.text and (words := _text(filters.text)):
+        conditions.append(func.lower(Incident.title).like(func.lower(f"%{_escape_like(words)}%"),
+                                                          escape="\\"))
+    assignee = (filters.assignee or "").strip().lower()
+    if assignee == UNASSIGNED:
+        conditions.append(Incident.assignee_id.is_(None))
+    ids = _ids_by_name(session, customer=filters.customer, service=filters.service,
+                       assignee=assignee if assignee != UNASSIGNED else None)
+    if ids is None:
+        return None
+    conditions.extend(column == value for column, value in ids)
+    return conditions
+
+
+def _text(text: str) -> str:
+    words = text.strip()
+    if len(words) > MAX_TEXT:
+        raise Invalid(f"text: at most {MAX_TEXT} characters")
+    if "\x00" in words:
+        raise Invalid("text: contains a NUL character")
+    return words
+
+
+def _escape_like(text: str) -> str:
+    """`text` as a LIKE pattern that matches it literally (with ESCAPE '\\')."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _ids_by_name(session: Session, *, customer: str | None, service: str | None,
+                 assignee: str | None) -> list[tuple[ColumnElement, int]] | None:
+    """(column, id) for each name given, looked up in one round trip first: the planner then
+    sees the ids themselves and picks the index that suits them. None when a name is unknown."""
+    lookups = [(column, query) for column, query, name in (
+        (Incident.customer_id, select(Customer.id).where(Customer.slug == customer), customer),
+        (Incident.service_id, select(Service.id).where(Service.name == service), service),
+        (Incident.assignee_id, select(User.id).where(User.email == assignee), assignee),
+    ) if name]
+    if not lookups:
+        return []
+    found = session.execute(select(*(q.scalar_subquery() for _, q in lookups))).one()
+    if any(value is None for value in found):
+        return None
+    return [(column, value) for (column, _), value in zip(lookups, found)]
 
 
 def list_alerts(session: Session, *, incident_id: int, cursor: str | None = None,

@@ -23,10 +23,14 @@ ERRORS = {401: "missing or unknown API key", 403: "the key's scope does not allo
 @bp.auth_required(auth, roles=["read"])
 @bp.input(schemas.IncidentQuery, location="query", arg_name="query")
 @bp.output(schemas.IncidentPage)
-@bp.doc(summary="List incidents, newest first", responses=ERRORS)
+@bp.doc(summary="List incidents, newest first",
+        description="Filters combine with AND; a customer, service or assignee nobody has gives "
+                    "an empty list.",
+        responses={**ERRORS, 422: "a filter, cursor or limit that is not allowed"})
 def list_(query: dict):
     filters = Filters(status=query.get("status"), severity_class=query.get("severity_class"),
-                      customer=query.get("customer"), service=query.get("service"))
+                      customer=query.get("customer"), service=query.get("service"),
+                      assignee=query.get("assignee"), text=query.get("text"))
     rows, next_cursor = list_incidents(db_session(), filters, cursor=query.get("cursor"),
                                        limit=query["limit"])
     return {"items": [incident_json(i) for i in rows], "next": next_cursor}

@@ -4,6 +4,7 @@ from apiflask.fields import Boolean, DateTime, Dict, Integer, List, Nested, Stri
 from apiflask.validators import Length, OneOf, Range
 
 from incidents.domain.enums import Scope, Status
+from incidents.services import listing
 
 
 class ClassificationOut(Schema):
@@ -41,11 +42,17 @@ class IncidentPage(Schema):
 
 
 class IncidentQuery(Schema):
-    status = String(validate=OneOf([s.value for s in Status]))
+    status = String(validate=OneOf(listing.STATUSES), metadata={
+        "description": "triggered, acknowledged, resolved, or open (triggered or acknowledged)"})
     severity_class = Integer(validate=Range(1, 3))
     customer = String(validate=Length(1, 64), metadata={"description": "customer slug"})
-    service = String(validate=Length(1, 100))
-    cursor = String(validate=Length(1, 64))
+    service = String(validate=Length(1, 100), metadata={"description": "service name"})
+    assignee = String(validate=Length(1, 254), metadata={
+        "description": f"the assignee's e-mail (any case), or `{listing.UNASSIGNED}` for unassigned incidents"})
+    text = String(validate=Length(1, listing.MAX_TEXT), metadata={
+        "description": "words in the title, any case, matched literally (% and _ are not wildcards); "
+                       "surrounding spaces are ignored"})
+    cursor = String(validate=Length(1, 64), metadata={"description": "`next` of the previous page"})
     limit = Integer(load_default=50, validate=Range(1, 200))
 
 
