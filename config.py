@@ -6,11 +6,13 @@ line and stop instead of showing a traceback.
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 DEFAULT_MAX_CONTENT_LENGTH = 1024 * 1024
 _BROKER_SCHEMES = {"redis", "rediss", "sqla+sqlite", "sqla+postgresql", "amqp", "pyamqp", "memory"}
@@ -37,6 +39,20 @@ class TwilioSettings:
 
 
 @dataclass(frozen=True)
+class SmtpSettings:
+    """Outgoing e-mail (SMTP_URL); see incidents/providers/email.py."""
+
+    host: str
+    port: int
+    from_address: str  # the From header: "vigil@example.com" or "Vigil <vigil@example.com>"
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    implicit_tls: bool = False  # smtps://: TLS from the first byte
+    starttls: bool = False  # smtp:// upgraded with STARTTLS before login
+    timeout: float = 10.0  # seconds, for each network operation
+
+
+@dataclass(frozen=True)
 class Config:
     database_url: str
     broker_url: str
@@ -49,6 +65,7 @@ class Config:
     sms_per_minute: int = 3
     slack: SlackSettings | None = None
     twilio: TwilioSettings | None = None
+    smtp: SmtpSettings | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -70,17 +87,19 @@ def load(environ: dict[str, str] | None = None) -> Config:
         instance.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"VIGIL_INSTANCE_PATH: cannot create {instance}: {exc.strerror}") from None
+    public_url = _public_url(env.get("PUBLIC_URL"))
     return Config(
         database_url=_database_url(env.get("DATABASE_URL"), instance),
         broker_url=_broker_url(env.get("CELERY_BROKER_URL"), instance),
         secret_key=_secret_key(env.get("SECRET_KEY"), instance),
-        public_url=_public_url(env.get("PUBLIC_URL")),
+        public_url=public_url,
         instance_path=instance,
         max_content_length=_positive_int(env, "MAX_CONTENT_LENGTH", DEFAULT_MAX_CONTENT_LENGTH),
         engine_tick_seconds=_seconds(env, "ENGINE_TICK_SECONDS", 1.0),
         sms_per_minute=_positive_int(env, "SMS_PER_MINUTE", 3),
         slack=_slack(env),
         twilio=_twilio(env),
+        smtp=_smtp(env.get("SMTP_URL"), public_url),
     )
 
 
@@ -113,6 +132,115 @@ def _twilio(env) -> TwilioSettings | None:
         raise ConfigError(f"TWILIO_FROM_NUMBER: expected an E.164 number like +15005550006, got {number!r}")
     return TwilioSettings(given["TWILIO_ACCOUNT_SID"], given["TWILIO_AUTH_TOKEN"], number,
                           _optional_url(env, "TWILIO_API_URL"))
+
+
+_SMTP_FORMAT = "smtp://[user[:password]@]host[:port][?from=…&starttls=true&timeout=10] or smtps://…"
+_SMTP_PARAMS = ("from", "starttls", "timeout")
+_SMTP_FLAGS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
+def _smtp(value: str | None, public_url: str) -> SmtpSettings | None:
+    """SMTP_URL. Errors quote a part of the value only when it holds no password."""
+    if not value:
+        return None
+    rest = value.partition("://")[2]
+    shown = _smtp_shown(rest)
+    scheme = value.split("://", 1)[0] if "://" in value else ""
+    if scheme not in ("smtp", "smtps"):
+        named = scheme if scheme.replace("+", "").isalnum() else "(none)"  # never a piece of a password
+        raise ConfigError(f"SMTP_URL: unsupported scheme {named!r}; expected {_SMTP_FORMAT}")
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        raise ConfigError("SMTP_URL: expected host[:port] with a port from 1 to 65535"
+                          f"{_smtp_got(rest, shown)}") from None
+    if not parts.hostname or port == 0 or parts.path not in ("", "/") or parts.fragment:
+        raise ConfigError(f"SMTP_URL: expected {_SMTP_FORMAT}{_smtp_got(value, shown)}")
+    user = unquote(parts.username) if parts.username else None
+    password = unquote(parts.password) if parts.password else None
+    if bool(user) != bool(password):
+        raise ConfigError("SMTP_URL: give both a user name and a password (smtp://user:password@host), or neither")
+    params = _smtp_params(parts.query, shown)
+    implicit_tls = scheme == "smtps"
+    starttls = _smtp_flag(params.get("starttls"), shown)
+    if implicit_tls and starttls:
+        raise ConfigError("SMTP_URL: starttls=true does not go with smtps://, which is encrypted from the start")
+    if user and not (implicit_tls or starttls or _smtp_is_local(parts.hostname)):
+        raise ConfigError(f"SMTP_URL: the password would cross the network unencrypted to {parts.hostname}; "
+                          "use smtps:// or ?starttls=true")
+    return SmtpSettings(
+        host=parts.hostname, port=port or (465 if implicit_tls else 587 if starttls else 25),
+        from_address=_smtp_from(params.get("from"), public_url, shown), user=user, password=password,
+        implicit_tls=implicit_tls, starttls=starttls, timeout=_smtp_timeout(params.get("timeout"), shown))
+
+
+def _smtp_shown(rest: str) -> bool:
+    """Whether the value after "://" can be quoted in an error: not when it may hold a password."""
+    userinfo, at, _ = rest.partition("@")
+    return not (at and ":" in userinfo)
+
+
+def _smtp_params(query: str, shown: bool) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for name, raw in parse_qsl(query, keep_blank_values=True):
+        if name not in _SMTP_PARAMS:
+            named = f" {name!r}" if shown else ""
+            raise ConfigError(f"SMTP_URL: unknown parameter{named}; expected one of {', '.join(_SMTP_PARAMS)}")
+        if name in params:
+            raise ConfigError(f"SMTP_URL: {name} given twice")
+        params[name] = raw
+    return params
+
+
+def _smtp_got(raw: str, shown: bool) -> str:
+    return f", got {raw!r}" if shown else ""
+
+
+def _smtp_flag(raw: str | None, shown: bool) -> bool:
+    if raw is None:
+        return False
+    if raw.lower() not in _SMTP_FLAGS:
+        raise ConfigError(f"SMTP_URL: starttls must be true or false{_smtp_got(raw, shown)}")
+    return _SMTP_FLAGS[raw.lower()]
+
+
+def _smtp_timeout(raw: str | None, shown: bool) -> float:
+    if raw is None:
+        return 10.0
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise ConfigError(f"SMTP_URL: timeout: expected a number of seconds{_smtp_got(raw, shown)}") from None
+    if not 0.1 <= seconds <= 600:
+        raise ConfigError(f"SMTP_URL: timeout must be between 0.1 and 600 seconds{_smtp_got(raw, shown)}")
+    return seconds
+
+
+def _smtp_from(raw: str | None, public_url: str, shown: bool) -> str:
+    """The From address: ?from=, else vigil@ the host of PUBLIC_URL (an IP as a domain literal)."""
+    if raw is None:
+        host = urlsplit(public_url).hostname or "localhost"
+        try:
+            ip = ipaddress.ip_address(host)
+        except ValueError:
+            return f"vigil@{host}"
+        return f"vigil@[{ip}]" if ip.version == 4 else f"vigil@[IPv6:{ip}]"
+    address = parseaddr(raw)[1]
+    local, at, domain = address.rpartition("@")
+    if "\r" in raw or "\n" in raw or not (local and at and domain) or any(c.isspace() for c in address):
+        raise ConfigError(f"SMTP_URL: from must be an address like vigil@example.com{_smtp_got(raw, shown)}")
+    return raw
+
+
+def _smtp_is_local(host: str) -> bool:
+    """A server on this machine (a relay, a test sink): no network to cross."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _optional_url(env, name: str) -> str | None:

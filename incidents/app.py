@@ -11,6 +11,7 @@ from sqlalchemy.orm import sessionmaker
 
 import config as settings
 from incidents.db import make_engine, make_sessionmaker
+from incidents.providers.email import mailer_from
 from incidents.web import errors
 from incidents.web.jsonbody import StrictJSONProvider, VigilRequest
 from incidents.web.session import EXTENSION, close_session
@@ -55,6 +56,7 @@ def create_app(config: settings.Config | None = None) -> APIFlask:
     for bp in (health_bp, intake_bp, api_bp, api_keys_bp, rotations_bp, slack_bp, twilio_bp):
         app.register_blueprint(bp)
     app.extensions["vigil.providers"] = _providers(config)
+    app.extensions["vigil.mailer"] = mailer_from(config)
 
     from workers.celery_app import celery_init_app
     celery = celery_init_app(app, config)
