@@ -53,6 +53,16 @@ class SmtpSettings:
 
 
 @dataclass(frozen=True)
+class ConsoleSettings:
+    """Sign-in and session policy for the web console."""
+
+    password_max_age_days: int = 30   # 0: passwords never expire
+    session_idle_minutes: int = 60
+    session_max_hours: int = 12
+    trusted_proxy_hops: int = 0       # reverse proxies in front whose X-Forwarded-* headers count
+
+
+@dataclass(frozen=True)
 class Config:
     database_url: str
     broker_url: str
@@ -66,6 +76,7 @@ class Config:
     slack: SlackSettings | None = None
     twilio: TwilioSettings | None = None
     smtp: SmtpSettings | None = None
+    console: ConsoleSettings = ConsoleSettings()
 
     @property
     def is_sqlite(self) -> bool:
@@ -100,6 +111,7 @@ def load(environ: dict[str, str] | None = None) -> Config:
         slack=_slack(env),
         twilio=_twilio(env),
         smtp=_smtp(env.get("SMTP_URL"), public_url),
+        console=_console(env),
     )
 
 
@@ -132,6 +144,28 @@ def _twilio(env) -> TwilioSettings | None:
         raise ConfigError(f"TWILIO_FROM_NUMBER: expected an E.164 number like +15005550006, got {number!r}")
     return TwilioSettings(given["TWILIO_ACCOUNT_SID"], given["TWILIO_AUTH_TOKEN"], number,
                           _optional_url(env, "TWILIO_API_URL"))
+
+
+def _console(env) -> ConsoleSettings:
+    return ConsoleSettings(
+        password_max_age_days=_bounded_int(env, "PASSWORD_MAX_AGE_DAYS", 30, 0, 3650),
+        session_idle_minutes=_bounded_int(env, "SESSION_IDLE_MINUTES", 60, 1, 24 * 60),
+        session_max_hours=_bounded_int(env, "SESSION_MAX_HOURS", 12, 1, 24 * 30),
+        trusted_proxy_hops=_bounded_int(env, "TRUSTED_PROXY_HOPS", 0, 0, 5),
+    )
+
+
+def _bounded_int(env, name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        number = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: expected a whole number, got {raw!r}") from None
+    if not low <= number <= high:
+        raise ConfigError(f"{name}: must be between {low} and {high}, got {raw!r}")
+    return number
 
 
 _SMTP_FORMAT = "smtp://[user[:password]@]host[:port][?from=…&starttls=true&timeout=10] or smtps://…"

@@ -58,6 +58,9 @@ def create_app(config: settings.Config | None = None) -> APIFlask:
     app.extensions["vigil.providers"] = _providers(config)
     app.extensions["vigil.mailer"] = mailer_from(config)
 
+    from incidents.web import console
+    console.init_app(app, config)
+
     from workers.celery_app import celery_init_app
     celery = celery_init_app(app, config)
     _send_after_commit(app.extensions[EXTENSION].sessionmaker, celery)

@@ -11,6 +11,8 @@ from incidents.domain.enums import Role
 from incidents.models import ClassificationRule, Customer, Rotation, RotationMember, Service, User
 from incidents.services import api_keys, integrations
 
+PASSWORD = "Quiet-Harbour-Lantern-42"
+
 SAMPLE_RULES = [
     ("security breach", 1, "security_breach", {"text_any": ["breach", "intrusion", "unauthorized access"]}),
     ("outage", 1, "outage", {"text_any": ["outage", "down", "unreachable", "messages not sending"]}),
@@ -61,6 +63,20 @@ class Factories:
         row = User(email=email, name=email.split("@")[0].title(), role=role.value, active=active,
                    created_at=clock.now())
         self.session.add(row)
+        self.session.commit()
+        return row
+
+    def console_user(self, email: str = "ana@ops.example", role: Role = Role.OPS_ENGINEER, *,
+                     password: str = PASSWORD, enrolled: bool = True) -> User:
+        """A user who can sign in to the console: a password and (unless told not to) a TOTP secret."""
+        from incidents.services.accounts import passwords, second_factor
+        row = self.session.query(User).filter_by(email=email).one_or_none() or self.user(email, role)
+        row.role = role.value
+        row.password_hash = passwords.hash_password(password)
+        row.password_changed_at = clock.now()
+        if enrolled:
+            row.totp_secret = second_factor.new_secret()
+            row.totp_enrolled_at = clock.now()
         self.session.commit()
         return row
 

@@ -22,15 +22,20 @@ class LockoutPolicy:
 def wait(failures: list[datetime], *, lock_after: int, now: datetime,
          policy: LockoutPolicy = LockoutPolicy()) -> timedelta:
     """How long until another attempt may be made (zero if now). `failures` are those since the
-    last success, oldest first; only those in the window count."""
+    last success, oldest first. `lock_after` failures within one window lock for `lock_for` from
+    the last of them; fewer slow down, doubling the wait per failure past the free ones."""
+    if not failures:
+        return timedelta(0)
+    last = failures[-1]
+    burst = [at for at in failures if last - at < policy.window]
+    if len(burst) >= lock_after and last + policy.lock_for > now:
+        return last + policy.lock_for - now
     recent = [at for at in failures if now - at < policy.window]
-    if len(recent) >= lock_after:
-        return max(recent[-1] + policy.lock_for - now, timedelta(0))
     over = len(recent) - policy.free_attempts
     if over < 0:
         return timedelta(0)
     delay = min(timedelta(seconds=2 ** over), policy.max_delay)  # 1 s, 2 s, 4 s ... capped
-    return max(recent[-1] + delay - now, timedelta(0))
+    return max(last + delay - now, timedelta(0))
 
 
 def describe(delay: timedelta) -> str:

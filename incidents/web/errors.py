@@ -1,10 +1,11 @@
-"""Every error is JSON {"error": {"code", "message"}}; nothing reaches a bare 500."""
+"""Every error is JSON {"error": {"code", "message"}} (an HTML page in the console); nothing
+reaches a bare 500."""
 from __future__ import annotations
 
 import logging
 
 from apiflask import APIFlask, HTTPError
-from flask import current_app
+from flask import current_app, request
 from werkzeug.exceptions import HTTPException
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
@@ -25,6 +26,24 @@ def error_body(status: int, message: str, **extra) -> dict:
     return {"error": {"code": CODES.get(status, "error"), "message": message, **extra}}
 
 
+API_PREFIXES = ("/api/", "/v2/", "/healthz", "/readyz", "/hooks/")
+
+
+def wants_html() -> bool:
+    """Console pages (and unknown paths a browser wandered to) get an HTML page, not JSON."""
+    if request.blueprint:
+        return request.blueprint == "console"
+    return not request.path.startswith(API_PREFIXES)
+
+
+def answer(status: int, message: str, headers=None, **extra):
+    if wants_html():
+        from incidents.web.console.templating import render_error
+        body, status = render_error(status, message)
+        return body, status, headers or {}
+    return error_body(status, message, **extra), status, headers or {}
+
+
 def register(app: APIFlask) -> None:
     @app.error_processor
     def http_error(error: HTTPError):
@@ -38,31 +57,32 @@ def register(app: APIFlask) -> None:
     def werkzeug_error(error: HTTPException):
         # APIFlask's own handler drops the description, which says what was wrong with the request.
         headers = {k: v for k, v in error.get_headers() if k != "Content-Type"}
-        return error_body(error.code, _describe(error)), error.code, headers
+        return answer(error.code, _describe(error), headers)
 
     @app.errorhandler(ServiceError)
     def service_error(error: ServiceError):
-        return error_body(error.status, error.message), error.status
+        return answer(error.status, error.message)
 
     @app.errorhandler(OperationalError)
     def database_unavailable(error: OperationalError):
         # The database is down or overloaded: tell senders to retry rather than lose the alert.
         log.error("database unavailable: %s", error.__class__.__name__)
-        return (error_body(503, "the database is unavailable; retry shortly"), 503,
-                {"Retry-After": str(RETRY_AFTER_SECONDS)})
+        return answer(503, "the database is unavailable; retry shortly", {"Retry-After": str(RETRY_AFTER_SECONDS)})
 
     @app.errorhandler(DataError)
     def value_rejected(error: DataError):
         log.warning("database rejected a value: %s", error.orig.__class__.__name__)
-        return error_body(400, "a value was rejected by the database (out of range or malformed)"), 400
+        return answer(400, "a value was rejected by the database (out of range or malformed)")
 
     @app.errorhandler(IntegrityError)
     def integrity_conflict(error: IntegrityError):
         log.warning("integrity conflict: %s", error.orig.__class__.__name__)
-        return error_body(409, "the change conflicts with existing data; retry"), 409
+        return answer(409, "the change conflicts with existing data; retry")
 
 
 def _describe(error: HTTPException) -> str:
+    if error.code == 400 and error.__class__.__name__ == "CSRFError":
+        return "The form was not sent from this page of Vigil, or it expired. Reload the page and try again."
     if error.code == 413:
         return f"the body is larger than the limit of {current_app.config['MAX_CONTENT_LENGTH']} bytes"
     return error.description or error.name

@@ -1,0 +1,1 @@
+"""Console accounts: users, passwords, second factors, sign-in, one-time links."""

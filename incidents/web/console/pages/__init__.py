@@ -1,0 +1,1 @@
+"""One module per console page; each registers its views on incidents.web.console.bp."""
