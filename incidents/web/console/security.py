@@ -39,6 +39,8 @@ def init_app(app: Flask, config) -> None:
     def headers(response):
         if request.blueprint == "console" or request.endpoint == "static":
             response.headers.setdefault("Content-Security-Policy", CSP)
+            # Same-origin forms must carry a Referer: over HTTPS the CSRF check requires it.
+            response.headers["Referrer-Policy"] = "same-origin"
             if response.mimetype == "text/html":
                 response.headers.setdefault("Cache-Control", "no-store")
         if request.is_secure:
