@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session, selectinload
 from incidents import calendars
 from incidents.domain import rotation as model
 from incidents.models import Rotation, RotationMember, RotationOverride, User
+from incidents.services import audit
+from incidents.services.actor import Actor
 from incidents.services.errors import Invalid, NotFound
 
 
@@ -48,20 +50,48 @@ def shifts(rotation: Rotation, start: datetime, end: datetime) -> list[model.Shi
     return model.shifts_between(spec(rotation), overrides(rotation), start, end)
 
 
+# What a person planning cover means (the console checks these; the API accepts any range).
+PAST_GRACE = timedelta(minutes=15)  # "from now", typed a minute ago, is still now
+MAX_AHEAD = MAX_LENGTH = timedelta(days=366)
+
+
 def add_override(session: Session, *, rotation_name: str, user_email: str, start: datetime,
-                 end: datetime, actor_label: str, now: datetime) -> RotationOverride:
+                 end: datetime, actor_label: str, now: datetime, actor: Actor | None = None,
+                 where: audit.Where | None = None, planned: bool = False) -> RotationOverride:
+    """Someone covers [start, end); overlapping overrides are allowed (the later start wins).
+
+    `planned`: also refuse a start in the past (beyond PAST_GRACE), or one too far ahead or too
+    long. With `actor` and `where` (the console) the change is written to the audit trail.
+    """
     rotation = get(session, rotation_name)
     user = session.scalars(select(User).where(User.email == user_email.strip().lower())).first()
     if user is None or not user.active:
         raise Invalid(f"user: no active user {user_email!r}")
     problems = model.validate_override(model.Override(user.email, start, end))
+    if not problems and planned:
+        problems = _planning_problems(start, end, now)
     if problems:
         raise Invalid(problems[0])
     row = RotationOverride(rotation=rotation, user=user, start=start, end=end, created_by=actor_label,
                            created_at=now)
     session.add(row)
     session.flush()
+    if actor is not None and where is not None:
+        audit.record(session, actor=actor, where=where, action="override.create", target=rotation.name,
+                     now=now, details={"override_id": row.id, "user": user.email,
+                                       "start": start.isoformat(), "end": end.isoformat()})
     return row
+
+
+def _planning_problems(start: datetime, end: datetime, now: datetime) -> list[str]:
+    if start < now - PAST_GRACE:
+        return [f"start: {start:%Y-%m-%d %H:%M} UTC is in the past; an override can start at most "
+                f"{PAST_GRACE.seconds // 60} minutes ago"]
+    if start > now + MAX_AHEAD:
+        return [f"start: at most {MAX_AHEAD.days} days ahead"]
+    if end - start > MAX_LENGTH:
+        return [f"end: an override can last at most {MAX_LENGTH.days} days"]
+    return []
 
 
 # --- reading rotations for the API and the calendar feeds -------------------------------------
@@ -72,6 +102,11 @@ FEED_PAST, FEED_AHEAD = timedelta(weeks=4), timedelta(weeks=26)  # what a calend
 def list_rotations(session: Session) -> list[Rotation]:
     return list(session.scalars(select(Rotation).order_by(Rotation.name).options(
         selectinload(Rotation.members).selectinload(RotationMember.user))))
+
+
+def active_users(session: Session) -> list[User]:
+    """Who may cover a shift, by name (for choosing someone to cover)."""
+    return list(session.scalars(select(User).where(User.active.is_(True)).order_by(User.name, User.email)))
 
 
 def get_user(session: Session, email: str) -> User:
@@ -122,10 +157,18 @@ def user_calendar(session: Session, *, email: str, now: datetime) -> bytes:
                                     names={user.email: user.name})
 
 
-def remove_override(session: Session, *, rotation_name: str, override_id: int) -> None:
+def remove_override(session: Session, *, rotation_name: str, override_id: int,
+                    actor: Actor | None = None, where: audit.Where | None = None,
+                    now: datetime | None = None) -> None:
+    """Delete an override; with `actor`, `where` and `now` (the console) it is audited."""
     rotation = get(session, rotation_name)
     row = next((o for o in rotation.overrides if o.id == override_id), None)
     if row is None:
         raise NotFound(f"rotation {rotation_name!r} has no override {override_id}")
+    details = {"override_id": row.id, "user": row.user.email, "start": row.start.isoformat(),
+               "end": row.end.isoformat()}
     rotation.overrides.remove(row)  # delete-orphan
     session.flush()
+    if actor is not None and where is not None and now is not None:
+        audit.record(session, actor=actor, where=where, action="override.remove", target=rotation.name,
+                     now=now, details=details)
