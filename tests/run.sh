@@ -21,13 +21,19 @@ step "installing Vigil and its test dependencies"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 
-if ! command -v prometheus-alertmanager >/dev/null 2>&1; then
+# Debian packages the tests drive: a real Alertmanager (end-to-end intake) and Chromium (console
+# tests in a real browser). Installed when we can (root with apt-get); otherwise those tests skip
+# with a note, except in CI where a missing one fails.
+packages=()
+command -v prometheus-alertmanager >/dev/null 2>&1 || packages+=(prometheus-alertmanager)
+[ -x /usr/bin/chromium ] || packages+=(chromium fonts-dejavu-core)
+if ((${#packages[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    step "installing prometheus-alertmanager (Debian) for the end-to-end test"
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus-alertmanager >/dev/null
+    step "installing ${packages[*]} (Debian) for the end-to-end and browser tests"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
   else
-    echo "note: prometheus-alertmanager is not installed; its end-to-end test will be skipped" \
-         "(install the Debian package prometheus-alertmanager)"
+    echo "note: not installed: ${packages[*]}; the tests that drive them will be skipped" \
+         "(sudo apt-get install ${packages[*]})"
   fi
 fi
 
