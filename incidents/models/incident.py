@@ -25,7 +25,8 @@ class Incident(Base):
         Index("ix_incidents_service_id_id", "service_id", "id"),
         Index("ix_incidents_class_id", "severity_class", "id"),
         # The incident list filters, each read newest first (ORDER BY id DESC): see
-        # incidents.services.listing and migration 0004.
+        # incidents.services.listing and migration 0004 (which also adds, on PostgreSQL,
+        # statistics on customer_id and service_id together, a thing models cannot declare).
         Index("ix_incidents_assignee_id_id", "assignee_id", "id"),
         Index("ix_incidents_open_id", "id", sqlite_where=text(OPEN), postgresql_where=text(OPEN)),
         # Substring search on titles; PostgreSQL only (trigrams from pg_trgm), SQLite scans.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, func, literal_column, select
@@ -20,6 +21,7 @@ OPEN = "open"  # a status filter meaning not resolved: triggered or acknowledged
 STATUSES = (*(s.value for s in Status), OPEN)
 UNASSIGNED = "none"  # an assignee filter meaning nobody
 MAX_TEXT = 200
+SEARCHABLE = re.compile(r"[^\W_]{3}")  # three letters or digits in a row
 
 
 @dataclass(frozen=True)
@@ -30,8 +32,10 @@ class Filters:
     severity_class: 1, 2 or 3.
     customer: a customer slug; service: a service name; assignee: a user's e-mail (any case), or
     "none" for unassigned incidents. A name nobody has matches no incident.
-    text: words in the title, any case, taken literally (% and _ are not wildcards); surrounding
-    spaces are ignored; at most 200 characters.
+    text: a part of the title, in any case, taken literally (% and _ are not wildcards; "crash
+    loop" finds "Pods in crash loop", not "loop crash"); surrounding spaces are ignored; at most
+    200 characters, with 3 letters or digits in a row somewhere (so the trigram index can look it
+    up).
     """
 
     status: str | None = None
@@ -93,9 +97,8 @@ def _conditions(session: Session, filters: Filters) -> list[ColumnElement[bool]]
         if filters.severity_class not in SEVERITY_CLASSES:
             raise Invalid("severity_class: must be 1, 2 or 3")
         conditions.append(Incident.severity_class == filters.severity_class)
-    if filters.text and (words := _text(filters.text)):
-        conditions.append(func.lower(Incident.title).like(func.lower(f"%{_escape_like(words)}%"),
-                                                          escape="\\"))
+    if words := (filters.text or "").strip():
+        conditions.append(func.lower(Incident.title).like(func.lower(_contains(words)), escape="\\"))
     assignee = (filters.assignee or "").strip().lower()
     if assignee == UNASSIGNED:
         conditions.append(Incident.assignee_id.is_(None))
@@ -107,18 +110,23 @@ def _conditions(session: Session, filters: Filters) -> list[ColumnElement[bool]]
     return conditions
 
 
-def _text(text: str) -> str:
-    words = text.strip()
-    if len(words) > MAX_TEXT:
+def _contains(text: str) -> str:
+    """A LIKE pattern (ESCAPE '\\') for titles that contain `text` literally.
+
+    The text as a whole rather than word by word: PostgreSQL estimates how many titles hold a
+    phrase from its statistics of lower(title), but multiplies the estimates of separate words as
+    if they were unrelated, and for words that go together ("crash loop") then reads every title
+    that has them before sorting (0.5 s among a million incidents instead of 15 ms).
+    """
+    if len(text) > MAX_TEXT:
         raise Invalid(f"text: at most {MAX_TEXT} characters")
-    if "\x00" in words:
+    if "\x00" in text:
         raise Invalid("text: contains a NUL character")
-    return words
-
-
-def _escape_like(text: str) -> str:
-    """`text` as a LIKE pattern that matches it literally (with ESCAPE '\\')."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    if not SEARCHABLE.search(text):
+        # Without three letters or digits in a row the trigram index has nothing to look up, and
+        # PostgreSQL would read every incident to find none.
+        raise Invalid("text: needs a word of at least 3 letters or digits")
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def _ids_by_name(session: Session, *, customer: str | None, service: str | None,

@@ -50,8 +50,8 @@ class IncidentQuery(Schema):
     assignee = String(validate=Length(1, 254), metadata={
         "description": f"the assignee's e-mail (any case), or `{listing.UNASSIGNED}` for unassigned incidents"})
     text = String(validate=Length(1, listing.MAX_TEXT), metadata={
-        "description": "words in the title, any case, matched literally (% and _ are not wildcards); "
-                       "surrounding spaces are ignored"})
+        "description": "a part of the title, any case, matched literally (% and _ are not wildcards); "
+                       "surrounding spaces are ignored; needs 3 letters or digits in a row"})
     cursor = String(validate=Length(1, 64), metadata={"description": "`next` of the previous page"})
     limit = Integer(load_default=50, validate=Range(1, 200))
 
