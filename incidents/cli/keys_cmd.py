@@ -5,7 +5,8 @@ from sqlalchemy import select
 from incidents.cli import load_config, main
 from incidents.cli.session import command_session
 from incidents.domain.enums import Scope
-from incidents.services import api_keys, integrations
+from incidents.services import api_keys, audit, integrations
+from incidents.services.actor import Actor
 from incidents.services.errors import ServiceError
 
 
@@ -17,7 +18,8 @@ def create_api_key(name: str, scope: str) -> None:
     config = load_config()
     with command_session(config) as session:
         try:
-            row, key = api_keys.create(session, name=name, scope=scope)
+            row, key = api_keys.create(session, name=name, scope=scope, actor=Actor("command line"),
+                                       where=audit.Where("cli"))
         except ServiceError as exc:
             raise click.ClickException(exc.message) from None
         session.commit()

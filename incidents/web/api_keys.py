@@ -1,9 +1,10 @@
 """Managing API keys over the API (admin scope)."""
 from apiflask import APIBlueprint
+from flask import request
 
-from incidents.services import api_keys
+from incidents.services import api_keys, audit
 from incidents.web import schemas
-from incidents.web.auth import auth
+from incidents.web.auth import auth, current_actor
 from incidents.web.presenters import api_key_json
 from incidents.web.session import db_session
 
@@ -26,7 +27,8 @@ def list_():
 @bp.doc(summary="Create an API key; the key is in this response only", responses=ERRORS)
 def create(body: dict):
     session = db_session()
-    row, key = api_keys.create(session, name=body["name"], scope=body["scope"])
+    row, key = api_keys.create(session, name=body["name"], scope=body["scope"],
+                               actor=current_actor(), where=_where())
     session.commit()
     return {**api_key_json(row), "key": key}
 
@@ -37,6 +39,10 @@ def create(body: dict):
 @bp.doc(summary="Revoke an API key; it stops working at once", responses={**ERRORS, 404: "no such key"})
 def revoke(key_id: int):
     session = db_session()
-    api_keys.revoke(session, key_id=key_id)
+    api_keys.revoke(session, key_id=key_id, actor=current_actor(), where=_where())
     session.commit()
     return ""
+
+
+def _where() -> audit.Where:
+    return audit.Where("api", request.remote_addr)

@@ -1,4 +1,5 @@
-"""Console users: create, invite, accept, reset a password, change role, deactivate, reset 2FA."""
+"""Console users: create, invite, accept, reset a password, change role, deactivate, reset 2FA,
+require a new password."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -8,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from incidents.domain.enums import Role
-from incidents.models import User
+from incidents.models import LoginRecord, User, UserToken
 from incidents.services import audit
 from incidents.services.accounts import passwords, second_factor, tokens
 from incidents.services.actor import Actor
@@ -142,6 +143,35 @@ def reset_second_factor(session: Session, *, user_id: int, actor: Actor, where: 
     audit.record(session, actor=actor, where=where, action="user.reset_second_factor", target=user.email,
                  now=now)
     return user
+
+
+def require_password_change(session: Session, *, user_id: int, actor: Actor, where: audit.Where,
+                            now: datetime) -> User:
+    """The user must choose a new password before doing anything else (checked on every request)."""
+    user = get(session, user_id)
+    if not user.password_hash:
+        raise Invalid(f"{user.email} has no password yet; send them an invitation instead.")
+    user.must_change_password = True
+    audit.record(session, actor=actor, where=where, action="user.require_password_change",
+                 target=user.email, now=now)
+    return user
+
+
+def last_sign_ins(session: Session) -> dict[int, datetime]:
+    """user id -> time of the latest successful sign-in."""
+    rows = session.execute(select(LoginRecord.user_id, func.max(LoginRecord.at))
+                           .where(LoginRecord.success.is_(True), LoginRecord.user_id.is_not(None))
+                           .group_by(LoginRecord.user_id))
+    return {user_id: at for user_id, at in rows}
+
+
+def pending_invitations(session: Session, *, now: datetime) -> dict[int, datetime]:
+    """user id -> when their unused invitation link expires."""
+    rows = session.execute(select(UserToken.user_id, func.max(UserToken.expires_at))
+                           .where(UserToken.purpose == "invite", UserToken.used_at.is_(None),
+                                  UserToken.expires_at > now)
+                           .group_by(UserToken.user_id))
+    return {user_id: at for user_id, at in rows}
 
 
 def sign_out_everywhere(session: Session, *, user: User, where: audit.Where, now: datetime) -> None:
