@@ -49,13 +49,14 @@ def new_context(browser, base_url: str, *, phone: bool = False):
     return context
 
 
-def screenshot(page, name: str) -> Path:
-    """Save a full-page PNG as docs/screenshots/<name>.png (for the README) and return its path."""
+def screenshot(page, name: str, *, full_page: bool = True) -> Path:
+    """Save a PNG of the whole page (or only what the viewport shows) as docs/screenshots/<name>.png
+    (for the README) and return its path."""
     if not re.fullmatch(r"[a-z0-9][a-z0-9._-]*", name):
         raise ValueError(f"screenshot name: lower-case letters, digits, '.', '_' and '-' only, got {name!r}")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path
 
 

@@ -5,8 +5,8 @@ secret at the server's time (`incidents.clock`), so a frozen `clock` works as we
 """
 from __future__ import annotations
 
-import re
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pyotp
 import requests
@@ -32,7 +32,7 @@ def totp(secret: str) -> str:
 
 def type_password(page, email: str, password: str = PASSWORD):
     """The sign-in form, typed and sent; returns the response to the POST."""
-    if not page.url.endswith("/login"):
+    if urlsplit(page.url).path != "/login":
         page.goto("/login")
     page.get_by_label("E-mail").fill(email)
     page.get_by_label("Password").fill(password)
@@ -48,14 +48,15 @@ def sign_in(page, user, *, password: str = PASSWORD, path: str = "/") -> None:
     page.get_by_label("Code").fill(totp(user.totp_secret))
     with page.expect_navigation():
         page.get_by_role("button", name="Sign in").click()
-    assert re.sub(r"^https?://[^/]+", "", page.url) == path, page.url
+    assert urlsplit(page.url).path == path, page.url
 
 
-def post_alert(live_server: str, key: str, summary: str, **body) -> None:
-    """One alert through the generic intake, as a monitoring script would send it."""
+def post_alert(live_server: str, key: str, summary: str, **body) -> int | None:
+    """One alert through the generic intake, as a monitoring script would send it; its incident's id."""
     response = requests.post(f"{live_server}/api/v1/alerts", json={"summary": summary, **body},
                              headers={"Authorization": f"Bearer {key}"}, timeout=10)
     assert response.status_code == 202, response.text
+    return response.json()["alerts"][0]["incident_id"]
 
 
 def watch_console(page) -> list[str]:
