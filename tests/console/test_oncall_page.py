@@ -96,7 +96,7 @@ def test_an_override_made_in_the_console_changes_who_is_on_call_and_shows_in_the
 
     response = add(ops)
 
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert on_call_at(session, utc(2026, 11, 24, 20)) == "ben@ops.example"
     assert on_call_at(session, utc(2026, 11, 25, 9)) == "ana@ops.example"
     page = ops.get(ROT).get_data(as_text=True)
@@ -122,7 +122,7 @@ def test_making_and_removing_an_override_is_audited(ops, session):
     [row] = overrides(session)
     response = ops.post(f"{ROT}/overrides/{row.id}/remove")
 
-    assert response.status_code == 302
+    assert response.status_code == 303
     assert overrides(session) == []
     assert on_call_at(session, utc(2026, 11, 24, 20)) == "ana@ops.example"
     events = session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
@@ -136,7 +136,7 @@ def test_making_and_removing_an_override_is_audited(ops, session):
 def test_overlapping_overrides_are_allowed_and_the_later_start_wins(ops, session):
     add(ops, user="ben@ops.example", start="2026-11-24T18:00", end="2026-11-25T08:00")
     response = add(ops, user="cara@ops.example", start="2026-11-24T22:00", end="2026-11-25T02:00")
-    assert response.status_code == 302
+    assert response.status_code == 303
     page = ops.get(ROT).get_data(as_text=True)
     assert "It overlaps 1 other override(s); where overrides overlap, the one that starts later wins." in page
     assert on_call_at(session, utc(2026, 11, 24, 23)) == "cara@ops.example"
@@ -194,7 +194,7 @@ def test_a_deactivated_user_cannot_cover(ops, make, session):
 
 
 def test_a_start_a_few_minutes_ago_is_still_now(ops, session):
-    assert add(ops, start="2026-11-23T08:20", end="2026-11-23T12:00").status_code == 302
+    assert add(ops, start="2026-11-23T08:20", end="2026-11-23T12:00").status_code == 303
     assert on_call_at(session, utc(2026, 11, 23, 10)) == "ben@ops.example"
 
 

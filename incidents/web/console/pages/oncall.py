@@ -91,7 +91,7 @@ def add_override(name: str):
         message += (f" It overlaps {len(overlapping)} other override(s); where overrides overlap, "
                     "the one that starts later wins.")
     flash(message, "success")
-    return redirect(url_for("console.rotation", name=rotation.name))
+    return redirect(url_for("console.rotation", name=rotation.name), code=303)
 
 
 @bp.post(ROTATION + "/overrides/<int(min=1, max=9223372036854775807):override_id>/remove",
@@ -103,7 +103,7 @@ def remove_override(name: str, override_id: int):
                            where=where(), now=clock.now())
     session.commit()
     flash("Override removed; the regular rotation covers that time again.", "success")
-    return redirect(url_for("console.rotation", name=name))
+    return redirect(url_for("console.rotation", name=name), code=303)
 
 
 # --- building the pages ------------------------------------------------------------------------

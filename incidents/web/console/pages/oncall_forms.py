@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from incidents.domain.working_hours import zone
@@ -25,7 +26,8 @@ class OverrideForm(FlaskForm):
 
 def override_form(users, **kwargs) -> OverrideForm:
     form = OverrideForm(**kwargs)
-    form.user.choices = [("", "Choose someone")] + [(u.email, f"{u.name} ({u.email})") for u in users]
+    form.user.choices = [SelectChoice("", "Choose someone")] + [
+        SelectChoice(u.email, f"{u.name} ({u.email})") for u in users]
     return form
 
 
