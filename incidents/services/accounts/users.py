@@ -55,6 +55,7 @@ def create(session: Session, *, email: str, role: str, name: str | None, passwor
     if user is None:
         user = User(email=email, name=_name(name, email), role=role.value, active=True, created_at=now)
         session.add(user)
+        session.flush()  # column defaults (session_epoch) are set: set_password bumps the epoch
     user.role, user.active = role.value, True
     if password is not None:
         passwords.set_password(user, password, now=now)
