@@ -1,5 +1,7 @@
 """The README's first command: `vigil up --sample` serves the API, runs the worker, and the alert
-it tells the user to fire opens an incident. Real processes, real broker (embedded or Redis)."""
+it tells the user to fire opens an incident; the sign-in link it prints makes the sample's admin
+the first console user, who finds the sample incidents there. Real processes, real broker
+(embedded or Redis)."""
 import os
 import re
 import signal
@@ -8,9 +10,12 @@ import subprocess
 import sys
 import time
 
+import pyotp
 import pytest
 import requests
 from celery import Celery
+
+from tests.console.conftest import csrf_from
 
 BROKER = os.environ.get("VIGIL_TEST_BROKER_URL")
 
@@ -83,3 +88,64 @@ def test_vigil_up_serves_and_the_suggested_alert_opens_an_incident(vigil_up):
 
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=30) == 0
+
+
+def test_the_printed_link_makes_the_first_admin_who_sees_the_sample_incidents(vigil_up):
+    proc, base, log, env = vigil_up
+    link = wait_for(lambda: _sign_in_link(proc, log), 90, "the first admin's sign-in link")
+    assert link.startswith(f"{base}/invite/")
+    printed = log.read_text()
+    assert "That is lee@ops.example from the sample" in printed
+    assert re.search(r"#\d+ class 1: .+\n  #\d+ class 2: .+\n  #\d+ class 3: ", printed), printed[-3000:]
+
+    browser = requests.Session()
+    wait_for(lambda: _get(browser, f"{base}/readyz").status_code == 200, 90, "/readyz")
+    page = browser.get(link, timeout=10)
+    assert page.status_code == 200 and "lee@ops.example" in page.text
+    password = "Copper-Kettle-Sings-7"
+    done = browser.post(link, data={"csrf_token": csrf_from(page.text), "password": password, "confirm": password},
+                        allow_redirects=False, timeout=10)
+    assert done.status_code == 302
+    assert browser.get(link, timeout=10).status_code == 410  # it worked once
+
+    login = browser.get(f"{base}/login", timeout=10)
+    step = browser.post(f"{base}/login", data={"csrf_token": csrf_from(login.text), "email": "lee@ops.example",
+                                               "password": password}, allow_redirects=False, timeout=10)
+    assert step.headers["Location"].endswith("/login/enrol")
+    enrol = browser.get(f"{base}/login/enrol", timeout=10)
+    secret = re.search(r'<code class="secret">(\w+)</code>', enrol.text).group(1)
+    codes = browser.post(f"{base}/login/enrol", data={"csrf_token": csrf_from(enrol.text),
+                                                      "code": pyotp.TOTP(secret).now()}, timeout=10)
+    assert codes.status_code == 200 and "recovery codes" in codes.text
+    now = browser.get(f"{base}/", timeout=10)
+    assert now.status_code == 200
+    for title in ("Checkout API unreachable from the eu-west probe", "Order history page is slow to load",
+                  "Delivery report shows the wrong sender name"):
+        assert title in now.text
+
+
+def _get(browser, url):
+    try:
+        return browser.get(url, timeout=5)
+    except requests.RequestException:
+        return requests.Response()
+
+
+def _sign_in_link(proc, log) -> str | None:
+    assert proc.poll() is None, "vigil up exited early:\n" + log.read_text()[-3000:]
+    match = re.search(r"Sign in as the first admin: open (\S+) to choose a password \(works once, 7 days\)",
+                      log.read_text())
+    return match.group(1) if match else None
+
+
+def test_what_vigil_up_says_about_signing_in(test_config, make, session, clock):
+    from incidents.cli.up_cmd import _first_admin
+    from incidents.domain.enums import Role
+
+    said = _first_admin(test_config, sample=False)
+    assert "No admin can sign in yet" in said and "vigil create-user EMAIL --role admin" in said
+    make.user("lee@ops.example", Role.ADMIN)  # from the sample: no password yet
+    assert "vigil create-user EMAIL --role admin" in _first_admin(test_config, sample=False)
+    assert "Sign in as the first admin: open http://vigil.test/invite/" in _first_admin(test_config, sample=True)
+    make.console_user("lee@ops.example", Role.ADMIN)
+    assert _first_admin(test_config, sample=True) == "Sign in at http://vigil.test/login"

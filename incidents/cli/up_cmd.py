@@ -8,12 +8,30 @@ import sys
 import time
 from importlib import resources
 
-import click
+from urllib.parse import urlsplit
 
-from incidents import migrate
+import click
+from sqlalchemy import func, select
+
+from incidents import clock, migrate
 from incidents.cli import load_config, main
+from incidents.cli.session import command_session
 
 SAMPLE = "vigil.yaml"
+SAMPLE_ACTOR = "sample data"
+# Opened on a fresh database so the console has something to show: one of each class, through the
+# same services real alerts and reports use (classified by the sample's rules, paged by its policy).
+SAMPLE_ALERT = {"summary": "Checkout API unreachable from the eu-west probe", "source": "sample blackbox probe",
+                "severity": "critical", "dedup_key": "sample-checkout-probe",
+                "details": {"probe": "https://checkout.acme.example/health", "failed_checks": 5}}
+SAMPLE_REPORTS = [
+    {"title": "Order history page is slow to load", "customer_slug": "acme", "service_name": "checkout",
+     "description": "Several customers say the order history page takes over 10 seconds since this morning."},
+    {"title": "Delivery report shows the wrong sender name", "customer_slug": "globex",
+     "service_name": "messaging",
+     "description": "The monthly delivery report lists messages from the marketing account as sent by "
+                    "'globex-test'."},
+]
 
 
 @main.command()
@@ -31,6 +49,9 @@ def up(host: str, port: int, sample: bool, web_workers: int) -> None:
         raise click.ClickException(f"cannot migrate the database: {exc.__class__.__name__}: {exc}") from None
     if sample:
         _load_sample(config)
+        _open_sample_incidents(config)
+    sign_in = _first_admin(config, sample=sample)
+    _check_public_url(config.public_url, host, port)
     env = {**os.environ, "VIGIL_INSTANCE_PATH": str(config.instance_path)}
     web = [sys.executable, "-m", "gunicorn", "wsgi:app", "--bind", f"{host}:{port}",
            "--workers", str(web_workers), "--threads", "4", "--access-logfile", "-",
@@ -42,6 +63,7 @@ def up(host: str, port: int, sample: bool, web_workers: int) -> None:
     # Own sessions: a Ctrl-C reaches only this supervisor, which stops the children in order.
     children = [subprocess.Popen(cmd, env=env, start_new_session=True) for cmd in (web, worker)]
     click.echo(f"vigil: serving on http://{host}:{port}  (API docs: http://{host}:{port}/api/docs); Ctrl-C stops")
+    click.echo(sign_in)
     sys.exit(_supervise(children))
 
 
@@ -92,6 +114,79 @@ def _load_sample(config) -> None:
     else:
         click.echo("\nThe sample's integration keys were shown when first created. For a new one:\n"
                    "  vigil rotate-integration-key checkout scripts\n")
+
+
+def _open_sample_incidents(config) -> None:
+    """A class 1 alert, a class 2 and a class 3 report, when the database has no incidents yet."""
+    from alerts import services as intake
+    from alerts.sources import generic
+    from incidents.domain.enums import IntegrationType, Source
+    from incidents.models import Incident, Integration, Service
+    from incidents.services import incidents
+    from incidents.services.actor import Actor
+    from incidents.services.errors import ServiceError
+
+    with command_session(config) as session:
+        if session.scalar(select(func.count()).select_from(Incident)):
+            return
+        opened = []
+        integration = session.scalars(
+            select(Integration).join(Service, Service.id == Integration.service_id)
+            .where(Integration.type == IntegrationType.GENERIC.value, Integration.revoked_at.is_(None))
+            .order_by(Service.name, Integration.id)).first()
+        if integration is not None:
+            [outcome] = intake.ingest(session, integration=integration, alerts=[generic.parse(SAMPLE_ALERT)])
+            opened.append(outcome.incident_id)
+        for report in SAMPLE_REPORTS:
+            try:
+                opened.append(incidents.report(session, **report, actor=Actor(SAMPLE_ACTOR),
+                                               source=Source.SYSTEM).id)
+            except ServiceError as exc:  # the sample's customers or services were changed meanwhile
+                click.echo(f"vigil: sample report {report['title']!r} not opened: {exc.message}", err=True)
+        rows = session.execute(select(Incident.id, Incident.severity_class, Incident.title)
+                               .where(Incident.id.in_(opened)).order_by(Incident.severity_class)).all()
+        session.commit()  # the worker's sweeps find the pages these incidents need
+    if rows:
+        click.echo("Opened sample incidents:")
+        for number, severity_class, title in rows:
+            click.echo(f"  #{number} class {severity_class}: {title}")
+
+
+def _first_admin(config, *, sample: bool) -> str:
+    """How to sign in: a one-time link for the sample's first admin while no admin has a password,
+    otherwise how to create an admin, or where to sign in."""
+    from incidents.domain.enums import Role
+    from incidents.models import User
+    from incidents.services import audit
+    from incidents.services.accounts import tokens, users
+    from incidents.services.actor import Actor
+
+    with command_session(config) as session:
+        admins = session.scalars(select(User).where(User.role == Role.ADMIN.value, User.active.is_(True))
+                                 .order_by(User.id)).all()
+        if any(admin.password_hash for admin in admins):
+            return f"Sign in at {config.public_url}/login"
+        if not (sample and admins):
+            return ("No admin can sign in yet. Create the first one (you are asked for a password):\n"
+                    "  vigil create-user EMAIL --role admin")
+        email = admins[0].email
+        _, token = users.invite(session, email=email, role=Role.ADMIN.value, name=None,
+                                actor=Actor("command line"), where=audit.Where("cli"), now=clock.now())
+        session.commit()
+    rule = "=" * 78
+    return (f"\n{rule}\nSign in as the first admin: open {config.public_url}/invite/{token} to choose a "
+            f"password (works once, {tokens.LIFETIME['invite'].days} days)\n"
+            f"That is {email} from the sample; you then set up a second factor with an authenticator app.\n"
+            f"{rule}\n")
+
+
+def _check_public_url(public_url: str, host: str, port: int) -> None:
+    """Links Vigil prints and mails are built on PUBLIC_URL: say so when it points at another local port."""
+    parts = urlsplit(public_url)
+    local = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    if parts.hostname in ("127.0.0.1", "localhost") and (parts.port or 80) != port:
+        click.echo(f"vigil: note: PUBLIC_URL is {public_url} but this server listens on port {port}; links "
+                   f"point there. Set PUBLIC_URL=http://{local}:{port} to match.", err=True)
 
 
 def _redact(url: str) -> str:
