@@ -280,45 +280,49 @@ def shape(url: str) -> dict:
 # --- measuring --------------------------------------------------------------------------------
 
 class Statements:
-    """Remembers the last SELECT on incidents that the list ran, to EXPLAIN it."""
+    """Remembers the list queries (SELECTs on incidents ordered by id) of the last call, to EXPLAIN
+    them: one, or up to three for a title search (see incidents.services.listing._search)."""
 
     def __init__(self, engine):
         from sqlalchemy import event
 
-        self.last: tuple[str, object] | None = None
+        self.seen: list[tuple[str, object]] = []
         event.listen(engine, "before_cursor_execute", self._seen)
 
     def _seen(self, conn, cursor, statement, parameters, context, executemany) -> None:
-        if "FROM incidents" in statement and "ORDER BY incidents.id DESC" in statement:
-            self.last = (statement, parameters)
+        if "FROM incidents" in statement and "ORDER BY incidents.id" in statement:
+            self.seen.append((statement, parameters))
 
 
-def plan(engine, statements: Statements) -> tuple[str, float]:
-    """The access paths PostgreSQL chose (scans and their indexes) and its execution time in ms."""
-    statement, parameters = statements.last
+def plan(engine, statements: list[tuple[str, object]]) -> tuple[str, float]:
+    """The access paths PostgreSQL chose for each query (scans and their indexes, the steps
+    joined by "then") and their execution time in ms, added up."""
+    steps, total = [], 0.0
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
-        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters)
-        tree = cursor.fetchone()[0][0]
+        for statement, parameters in statements:
+            cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters)
+            tree = cursor.fetchone()[0][0]
+            steps.append("; ".join(dict.fromkeys(_scans(tree["Plan"]))) or tree["Plan"]["Node Type"])
+            total += tree["Execution Time"]
         raw.rollback()
     finally:
         raw.close()
-    scans: list[str] = []
-
-    def walk(node: dict) -> None:
-        kind = node["Node Type"]
-        if "Scan" in kind and node.get("Relation Name", "incidents") == "incidents":
-            where = f" {node['Index Name']}" if node.get("Index Name") else ""
-            scans.append(f"{kind}{' Backward' if node.get('Scan Direction') == 'Backward' else ''}{where}")
-        for child in node.get("Plans", []):
-            walk(child)
-
-    walk(tree["Plan"])
-    return "; ".join(dict.fromkeys(scans)) or tree["Plan"]["Node Type"], tree["Execution Time"]
+    return " then ".join(steps), total
 
 
-def time_service(sessions, case: Case, repeat: int, warmup: int) -> tuple[list[float], int]:
+def _scans(node: dict) -> list[str]:
+    found = []
+    if "Scan" in node["Node Type"] and node.get("Relation Name", "incidents") == "incidents":
+        where = f" {node['Index Name']}" if node.get("Index Name") else ""
+        found.append(f"{node['Node Type']}{' Backward' if node.get('Scan Direction') == 'Backward' else ''}{where}")
+    for child in node.get("Plans", []):
+        found += _scans(child)
+    return found
+
+
+def time_service(sessions, statements: Statements, case: Case, repeat: int, warmup: int) -> tuple[list[float], int]:
     from incidents.services.listing import Filters, list_incidents
 
     filters = Filters(**case.filters)
@@ -328,6 +332,7 @@ def time_service(sessions, case: Case, repeat: int, warmup: int) -> tuple[list[f
             _, cursor = list_incidents(session, filters, limit=50)
     timings, count = [], 0
     for n in range(warmup + repeat):
+        statements.seen.clear()
         began = time.perf_counter()
         with sessions() as session:
             rows, _ = list_incidents(session, filters, cursor=cursor, limit=50)
@@ -473,9 +478,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.only and args.only not in case.name:
             continue
         with Busy() as busy:
-            service, count = time_service(sessions, case, args.repeat, args.warmup)
+            service, count = time_service(sessions, statements, case, args.repeat, args.warmup)
         row = {"name": case.name, "rows": count, "service": summary(service), "busy": (busy.all, busy.own)}
-        row["plan"], row["explain_ms"] = plan(engine, statements) if count or case.filters else ("", 0.0)
+        row["plan"], row["explain_ms"] = plan(engine, statements.seen)
         if client is not None:
             row["http"] = summary(time_http(client, key, case, args.repeat, args.warmup))
         rows.append(row)

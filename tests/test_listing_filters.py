@@ -7,6 +7,7 @@ import pytest
 from incidents import clock as vigil_clock
 from incidents.models import Incident
 from incidents.services.errors import Invalid
+from incidents.services import listing
 from incidents.services.listing import Filters, list_incidents
 from tests.helpers import bearer
 
@@ -39,6 +40,16 @@ def world(make, clock):
     w = World()
     w.incident, w.checkout, w.sms, w.ana, w.ben = incident, checkout, sms, ana, ben
     return w
+
+
+@pytest.fixture(params=["one step", "then in order", "then the index"])
+def search(request, monkeypatch):
+    """Title search reads the newest SEARCH_WINDOW incidents in order, then reads on in order or
+    asks the trigram index, by cost; a window of 2 makes these small tests take each way."""
+    if request.param != "one step":
+        monkeypatch.setattr(listing, "SEARCH_WINDOW", 2)
+        monkeypatch.setattr(listing, "INDEX_FETCH_COST", 10**9 if request.param == "then in order" else 0)
+    return request.param
 
 
 def titles(session, **filters):
@@ -81,7 +92,7 @@ def test_assignee_by_email_in_any_case_and_none_for_unassigned(session, world):
     assert titles(session, assignee="NONE") == ["nobody's"]
 
 
-def test_text_matches_part_of_the_title_in_any_case(session, world):
+def test_text_matches_part_of_the_title_in_any_case(session, world, search):
     world.incident("Checkout latency in eu-west")
     world.incident("SMS delivery delayed")
     world.incident("LATENCY spikes on login")
@@ -90,7 +101,7 @@ def test_text_matches_part_of_the_title_in_any_case(session, world):
     assert titles(session, text="ELA") == ["SMS delivery delayed"]
 
 
-def test_text_of_several_words_is_one_phrase(session, world):
+def test_text_of_several_words_is_one_phrase(session, world, search):
     world.incident("Checkout latency in eu-west")
     world.incident("Login latency in eu-west")
     assert titles(session, text="LATENCY in eu-west") == ["Login latency in eu-west", "Checkout latency in eu-west"]
@@ -108,7 +119,7 @@ def test_text_of_several_words_is_one_phrase(session, world):
     (":\\tem", ["C:\\temp is full"]),
     ("\\temp%", []),
 ])
-def test_text_is_matched_literally_not_as_a_like_pattern(session, world, text, expected):
+def test_text_is_matched_literally_not_as_a_like_pattern(session, world, search, text, expected):
     for title in ("CPU at 100% on db-1", "CPU at 1000 on db-1", "disk_full on db-2", "diskXfull on db-2",
                   "C:\\temp is full", "C:temp is full"):
         world.incident(title)
@@ -130,7 +141,7 @@ def test_text_longer_than_200_characters_is_refused(session, world):
         titles(session, text="x" * 201)
 
 
-def test_filters_combine(session, world):
+def test_filters_combine(session, world, search):
     world.incident("a", status="triggered", severity_class=1, assignee=world.ana)
     world.incident("b", status="acknowledged", severity_class=1, assignee=world.ana)
     world.incident("c", status="resolved", severity_class=1, assignee=world.ana)
@@ -164,7 +175,7 @@ def test_values_no_incident_can_have_are_refused(session, world, filters, messag
     assert error.value.message == message
 
 
-def test_cursor_pages_through_filtered_results_newest_first(session, world):
+def test_cursor_pages_through_filtered_results_newest_first(session, world, search):
     wanted = []
     for n in range(10):
         for_ana = n % 3 != 2
@@ -191,7 +202,7 @@ def test_cursor_pages_through_filtered_results_newest_first(session, world):
     assert last is None
 
 
-def test_text_folds_case_beyond_ascii_on_postgresql(session, world):
+def test_text_folds_case_beyond_ascii_on_postgresql(session, world, search):
     if session.get_bind().dialect.name != "postgresql":
         pytest.skip("SQLite's lower() and LIKE fold ASCII letters only")
     world.incident("Zahlungen in ÖSTERREICH fehlgeschlagen")
@@ -204,7 +215,7 @@ def get(client, key, query: str):
     return client.get(f"/api/v1/incidents?{query}", headers=bearer(key))
 
 
-def test_api_passes_every_filter_to_the_list(client, make, world):
+def test_api_passes_every_filter_to_the_list(client, make, world, search):
     key = make.api_key("read")
     world.incident("Checkout 100% down", status="acknowledged", severity_class=1, assignee=world.ana)
     world.incident("Checkout 1000 down", status="triggered", severity_class=1, assignee=world.ana)
@@ -217,7 +228,7 @@ def test_api_passes_every_filter_to_the_list(client, make, world):
     assert get(client, key, "text=+late+").json["items"][0]["title"] == "SMS late"
 
 
-def test_api_cursor_keeps_the_filters(client, make, world):
+def test_api_cursor_keeps_the_filters(client, make, world, search):
     key = make.api_key("read")
     for n in range(5):
         world.incident(f"Disk full {n}", assignee=world.ben)

@@ -21,6 +21,8 @@ OPEN = "open"  # a status filter meaning not resolved: triggered or acknowledged
 STATUSES = (*(s.value for s in Status), OPEN)
 UNASSIGNED = "none"  # an assignee filter meaning nobody
 MAX_TEXT = 200
+SEARCH_WINDOW = 10_000  # newest incidents a title search reads in order first (see _search)
+INDEX_FETCH_COST = 20  # a title found by the trigram index costs about as much as 20 read in order
 SEARCHABLE = re.compile(r"[^\W_]{3}")  # three letters or digits in a row
 
 
@@ -66,24 +68,62 @@ def list_incidents(session: Session, filters: Filters, *, cursor: str | None = N
                    limit: int = 50) -> tuple[list[Incident], str | None]:
     """Newest first; `next` is None on the last page."""
     before = decode_cursor(cursor) if cursor else None
-    conditions = _conditions(session, filters)
-    if conditions is None:
+    found = _conditions(session, filters)
+    if found is None:
         return [], None
+    conditions, pattern = found
     if before is not None:
         conditions.append(Incident.id < before)
-    query = (select(Incident)
-             .options(joinedload(Incident.customer), joinedload(Incident.service),
-                      joinedload(Incident.assignee))
-             .where(*conditions).order_by(Incident.id.desc()).limit(limit + 1))
-    rows = list(session.scalars(query).unique())
+    query = select(Incident).options(joinedload(Incident.customer), joinedload(Incident.service),
+                                     joinedload(Incident.assignee)).where(*conditions)
+    if pattern is None:
+        rows = _newest(session, query, limit + 1)
+    else:
+        rows = _search(session, query, pattern, before=before, wanted=limit + 1)
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, encode_cursor(rows[-1].id) if more else None
 
 
-def _conditions(session: Session, filters: Filters) -> list[ColumnElement[bool]] | None:
-    """The WHERE clauses for `filters`, or None when a customer, service or assignee named in
-    them does not exist (so nothing can match)."""
+def _newest(session: Session, query, wanted: int, *, order=Incident.id) -> list[Incident]:
+    return list(session.scalars(query.order_by(order.desc()).limit(wanted)).unique())
+
+
+def _search(session: Session, query, pattern: str, *, before: int | None, wanted: int) -> list[Incident]:
+    """Titles containing `pattern`, newest first, at a cost that does not hang on PostgreSQL's
+    guess of how many titles match (for a rare word it can be off a hundredfold, and it then reads
+    the whole table newest first for matches that are not there).
+
+    The newest SEARCH_WINDOW incidents are read in id order, each title tested: enough when the
+    text is common, and otherwise a measure of how common it is. With that, reading on in id
+    order (for about `missing / density` incidents) or asking the trigram index (about `density *
+    floor` titles, each dearer to fetch) is chosen, whichever costs less; the index's matches are
+    sorted afterwards.
+    """
+    top = before if before is not None else session.scalar(select(func.max(Incident.id) + 1))
+    if top is None:
+        return []
+    lowered = func.lower(pattern)
+    in_order = query.where(func.lower(Incident.title.concat("")).like(lowered, escape="\\"))  # no index
+    by_index = query.where(func.lower(Incident.title).like(lowered, escape="\\"))
+    floor = top - SEARCH_WINDOW
+    rows = _newest(session, in_order.where(Incident.id >= floor), wanted)
+    missing = wanted - len(rows)
+    if rows and missing > 0 and floor > 1:
+        density = len(rows) / SEARCH_WINDOW
+        if missing / density < INDEX_FETCH_COST * density * floor:
+            bottom = floor - 2 * int(missing / density)  # twice what should be enough
+            rows += _newest(session, in_order.where(Incident.id < floor, Incident.id >= bottom), missing)
+            floor = bottom
+    if len(rows) < wanted and floor > 1:
+        older = by_index.where(Incident.id < floor)
+        rows += _newest(session, older, wanted - len(rows), order=Incident.id + 0)  # no ordered scan
+    return rows
+
+
+def _conditions(session: Session, filters: Filters) -> tuple[list[ColumnElement[bool]], str | None] | None:
+    """The WHERE clauses for `filters` but the text, and the text's LIKE pattern; None when a
+    customer, service or assignee named in them does not exist (so nothing can match)."""
     conditions: list[ColumnElement[bool]] = []
     if filters.status == OPEN:
         # Spelled as the partial index ix_incidents_open_id is, with a literal, so the planner
@@ -97,8 +137,8 @@ def _conditions(session: Session, filters: Filters) -> list[ColumnElement[bool]]
         if filters.severity_class not in SEVERITY_CLASSES:
             raise Invalid("severity_class: must be 1, 2 or 3")
         conditions.append(Incident.severity_class == filters.severity_class)
-    if words := (filters.text or "").strip():
-        conditions.append(func.lower(Incident.title).like(func.lower(_contains(words)), escape="\\"))
+    words = (filters.text or "").strip()
+    pattern = _contains(words) if words else None
     assignee = (filters.assignee or "").strip().lower()
     if assignee == UNASSIGNED:
         conditions.append(Incident.assignee_id.is_(None))
@@ -107,7 +147,7 @@ def _conditions(session: Session, filters: Filters) -> list[ColumnElement[bool]]
     if ids is None:
         return None
     conditions.extend(column == value for column, value in ids)
-    return conditions
+    return conditions, pattern
 
 
 def _contains(text: str) -> str:
