@@ -40,6 +40,16 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
+@pytest.fixture(autouse=True)
+def _quick_password_hashes(monkeypatch):
+    """Argon2id at its lowest cost for browser tests, which sign in a dozen times and type ten wrong
+    passwords: the same code paths, a fraction of the CPU (tests/console keeps the real cost)."""
+    from argon2 import PasswordHasher
+
+    from incidents.services.accounts import passwords
+    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+
+
 @pytest.fixture(scope="session")
 def live_server(app) -> Iterator[str]:
     """The session's app served over HTTP on 127.0.0.1 (a free port); yields the base URL."""

@@ -51,14 +51,18 @@ def test_first_admin_signs_in_and_enrols_totp(page, make):
 def test_alert_text_with_markup_renders_as_text(page, make, live_server):
     make.rules()
     checkout = make.service("checkout", customer=make.customer("acme"))
-    post_alert(live_server, checkout.keys["generic"], f"Checkout down {HOSTILE}", severity="critical")
+    incident_id = post_alert(live_server, checkout.keys["generic"], f"Checkout down {HOSTILE}",
+                             severity="critical", source=HOSTILE, details={"note": HOSTILE})
     messages = watch_console(page)
 
     sign_in(page, make.console_user("ops@ops.example", Role.OPS_ENGINEER))
-
-    expect(page.locator("main")).to_contain_text(f"Checkout down {HOSTILE}")  # shown, not run
-    assert page.locator("main img").count() == 0
-    assert page.evaluate("typeof window.__pwned") == "undefined"
+    for path in ("/", "/incidents", f"/incidents/{incident_id}"):
+        if path != "/":
+            page.goto(path)
+        expect(page.locator("main")).to_contain_text(f"Checkout down {HOSTILE}")  # shown, not run
+        assert page.locator("main img, main script").count() == 0, path
+        assert page.evaluate("typeof window.__pwned") == "undefined", path
+    expect(page.locator("ol.timeline")).to_contain_text(f"from {HOSTILE}")  # the alert's source, too
     assert csp_violations(messages) == []
 
 
