@@ -90,13 +90,15 @@ def test_vigil_up_serves_and_the_suggested_alert_opens_an_incident(vigil_up):
     assert proc.wait(timeout=30) == 0
 
 
-def test_the_printed_link_makes_the_first_admin_who_sees_the_sample_incidents(vigil_up):
+def test_the_printed_link_makes_the_first_admin_who_acknowledges_a_sample_incident(vigil_up, session):
     proc, base, log, env = vigil_up
     link = wait_for(lambda: _sign_in_link(proc, log), 90, "the first admin's sign-in link")
     assert link.startswith(f"{base}/invite/")
     printed = log.read_text()
     assert "That is lee@ops.example from the sample" in printed
-    assert re.search(r"#\d+ class 1: .+\n  #\d+ class 2: .+\n  #\d+ class 3: ", printed), printed[-3000:]
+    opened = re.search(r"#(\d+) class 1: .+\n  #\d+ class 2: .+\n  #\d+ class 3: ", printed)
+    assert opened, printed[-3000:]
+    outage = int(opened.group(1))
 
     browser = requests.Session()
     wait_for(lambda: _get(browser, f"{base}/readyz").status_code == 200, 90, "/readyz")
@@ -122,6 +124,25 @@ def test_the_printed_link_makes_the_first_admin_who_sees_the_sample_incidents(vi
     for title in ("Checkout API unreachable from the eu-west probe", "Order history page is slow to load",
                   "Delivery report shows the wrong sender name"):
         assert title in now.text
+
+    # The outage pages people until someone acknowledges it; acknowledging stops the escalation.
+    state, next_at = _escalation(session, outage)
+    assert state == "active" and next_at is not None
+    incident = browser.get(f"{base}/incidents/{outage}", timeout=10)
+    acked = browser.post(f"{base}/incidents/{outage}/acknowledge", data={"csrf_token": csrf_from(incident.text)},
+                         timeout=10)
+    assert acked.status_code == 200 and "Acknowledged by lee@ops.example" in acked.text
+    assert _escalation(session, outage) == ("stopped", None)
+
+
+def _escalation(session, incident_id: int) -> tuple[str, object]:
+    """(state, next_at) as the server committed it; no read transaction is left open."""
+    from incidents.models import Escalation
+    session.rollback()
+    row = session.get(Escalation, incident_id)
+    state = (row.state, row.next_at)
+    session.rollback()
+    return state
 
 
 def _get(browser, url):
