@@ -109,6 +109,9 @@ def test_the_printed_link_makes_the_first_admin_who_acknowledges_a_sample_incide
                         allow_redirects=False, timeout=10)
     assert done.status_code == 302
     assert browser.get(link, timeout=10).status_code == 410  # it worked once
+    token = link.rsplit("/", 1)[1]
+    wait_for(lambda: log.read_text().count('"GET /invite/…"') == 2, 10, "the access log lines")
+    assert log.read_text().count(token) == 1  # printed for the user; the access log leaves it out
 
     login = browser.get(f"{base}/login", timeout=10)
     step = browser.post(f"{base}/login", data={"csrf_token": csrf_from(login.text), "email": "lee@ops.example",
