@@ -18,8 +18,8 @@ from sqlalchemy import select
 
 from incidents.domain.enums import Role, Source
 from incidents.models import Page, User
-from incidents.services import api_keys, audit, incidents, lifecycle, oncall
-from incidents.services.accounts import users
+from incidents.services import api_keys, audit, incidents, integrations, lifecycle, oncall
+from incidents.services.accounts import login, users
 from incidents.services.actor import Actor
 from incidents.services.apply import apply_document, read_document
 from incidents.services.engine import deliveries, escalations
@@ -82,8 +82,8 @@ def load(session, make, clock, live_server: str, public_url: str) -> Sample:
     step.wait(5)
     vat = step.report("Invoice PDF shows an old VAT number in the footer", "acme", None,
                       "Spotted by Acme's finance team on invoices issued this month.")
-    step.do(lifecycle.reclassify, incident_id=vat, severity_class=1, actor=as_ana, source=Source.CONSOLE,
-            reason="Invoices with a wrong VAT number breach a statutory duty: compliance, class 1.")
+    step.do(lifecycle.reclassify, incident_id=vat, severity_class=1, category="compliance", actor=as_ana,
+            source=Source.CONSOLE, reason="Invoices with a wrong VAT number breach a statutory duty.")
     step.do(lifecycle.acknowledge, incident_id=vat, actor=as_ana, source=Source.CONSOLE)
     step.wait(6)
     step.report("Delivery report page does not sort by date", "globex", "messaging",
@@ -103,16 +103,37 @@ def load(session, make, clock, live_server: str, public_url: str) -> Sample:
     step.pages()
 
     clock.at = real_now
+    _sign_ins(session, real_now)
     oncall.add_override(session, rotation_name="out-of-hours", user_email="ben@ops.example",
                         start=real_now + timedelta(hours=6), end=real_now + timedelta(hours=18),
                         actor_label=admin.email, now=real_now, actor=as_lee, where=CONSOLE)
     users.invite(session, email="sam@ops.example", role=Role.RESPONDER.value, name="Sam Kaur", actor=as_lee,
                  where=CONSOLE, now=real_now)
     api_keys.create(session, name="grafana-dashboards", scope="read", actor=as_lee, where=CONSOLE)
+    users.set_role(session, user_id=people["viv@ops.example"].id, role=Role.RESPONDER.value, actor=as_lee,
+                   where=CONSOLE, now=real_now)
+    integrations.rotate_key(session, service_name="messaging", name="generic", actor=as_lee, where=CONSOLE)
     newcomer = make.console_user("dev@ops.example", Role.RESPONDER, enrolled=False)
+    newcomer.name = "Dev Patel"
     session.commit()
     assert disk and story
     return Sample(admin=admin, newcomer=newcomer, long_story=story, outage=outage, keys=keys)
+
+
+def _sign_ins(session, now: datetime) -> None:
+    """The hour's sign-ins: the team from the office and home, and someone guessing from afar."""
+    laptop = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_6) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
+    phone = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148"
+    ana = session.scalars(select(User).where(User.email == "ana@ops.example")).one()
+    for minutes, email, ip, agent, outcome, user in [
+        (55, "ana@ops.example", "81.2.69.160", phone, login.Outcome.SUCCESS, ana),
+        (31, "admin@acme.example", "203.0.113.77", laptop, login.Outcome.UNKNOWN_USER, None),
+        (30, "root@ops.example", "203.0.113.77", laptop, login.Outcome.UNKNOWN_USER, None),
+        (30, "ana@ops.example", "203.0.113.77", laptop, login.Outcome.BAD_PASSWORD, ana),
+        (12, "ana@ops.example", "10.20.0.31", laptop, login.Outcome.SUCCESS, ana),
+    ]:
+        attempt = login.Attempt(email=email, ip=ip, user_agent=agent, now=now - timedelta(minutes=minutes))
+        login.record(session, attempt, outcome, user)
 
 
 def _apply_sample_config(session, public_url: str) -> dict[str, str]:

@@ -18,6 +18,7 @@ from tests.browser import harness, sample
 from tests.browser.harness import screenshot
 from tests.browser.steps import sign_in, type_password
 
+DESKTOP_BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
 # (endpoint, path, screenshot name); a page not built yet is left out
 PAGES = [
     ("console.now", "/", "now"),
@@ -40,6 +41,7 @@ def shots(monkeypatch, tmp_path):
 
 def test_readme_screenshots(shots, browser, live_server, app, session, make, clock, page):
     data = sample.load(session, make, clock, live_server, app.config["VIGIL"].public_url)
+    page.context.set_extra_http_headers({"User-Agent": DESKTOP_BROWSER})  # for the sign-in records
 
     page.goto("/login")
     type_password(page, "lee@ops.example", "Lee-is-sure-this-is-it")  # a sign-in record that failed
