@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 
 from tests.browser import harness, sample
 from tests.browser.harness import screenshot
-from tests.browser.steps import sign_in, type_password
+from tests.browser.steps import csp_violations, sign_in, type_password, watch_console
 
 DESKTOP_BROWSER = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
 # (endpoint, path, screenshot name); a page not built yet is left out
@@ -42,6 +42,7 @@ def shots(monkeypatch, tmp_path):
 def test_readme_screenshots(shots, browser, live_server, app, session, make, clock, page):
     data = sample.load(session, make, clock, live_server, app.config["VIGIL"].public_url)
     page.context.set_extra_http_headers({"User-Agent": DESKTOP_BROWSER})  # for the sign-in records
+    messages = watch_console(page)  # every page is visited: none may use inline script or style
 
     page.goto("/login")
     type_password(page, "lee@ops.example", "Lee-is-sure-this-is-it")  # a sign-in record that failed
@@ -64,6 +65,7 @@ def test_readme_screenshots(shots, browser, live_server, app, session, make, clo
     _enrolment(browser, live_server, data.newcomer)
     taken = {p.stem for p in shots.SCREENSHOTS.glob("*.png")}
     assert {"signin", "totp-enrolment", "now"} <= taken, taken
+    assert csp_violations(messages) == []
 
 
 def _enrolment(browser, live_server, newcomer):
