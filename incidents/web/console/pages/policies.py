@@ -53,7 +53,7 @@ def policies_page():
     return render_template(
         "console/policies.html", policies=rows, steps={p.id: step_views(session, p) for p in rows},
         using=policies.services_by_policy(services), services=services, default=policies.DEFAULT,
-        has_default=any(p.name == policies.DEFAULT for p in rows), form=ServicePolicyForm())
+        has_default=any(p.name == policies.DEFAULT for p in rows))
 
 
 @bp.get(POLICY, endpoint="policy")
