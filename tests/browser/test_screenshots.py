@@ -25,7 +25,7 @@ PAGES = [
     ("console.incidents", "/incidents?status=open&customer=acme", "incidents"),
     ("console.triage", "/triage", "triage"),
     ("console.oncall", "/oncall", "oncall"),
-    ("console.services", "/services", "services"),
+    ("console.service", "/services/checkout", "services"),  # a service's integrations and intake URLs
     ("console.users", "/users", "users"),
     ("console.logins", "/logins", "logins"),
     ("console.audit", "/audit", "audit"),
