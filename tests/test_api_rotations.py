@@ -351,3 +351,18 @@ def test_the_openapi_document_describes_the_query_key(client):
         assert {"CalendarKey": ["read"]} in operation["security"]
         assert "text/calendar" in operation["responses"]["200"]["content"]
     assert {"BearerAuth": ["read"]} in spec["paths"]["/api/v1/rotations"]["get"]["security"]
+
+
+def test_override_changes_through_the_api_are_audited(client, make, session, clock):
+    from incidents.models import AuditEvent
+    make.rotation()
+    key = make.api_key("write")
+    headers = {"Authorization": f"Bearer {key}"}
+    made = client.post("/api/v1/rotations/out-of-hours/overrides", headers=headers, json={
+        "user": "ben@ops.example", "start": "2026-11-24T09:00:00Z", "end": "2026-11-24T17:00:00Z"})
+    assert made.status_code == 201, made.json
+    gone = client.delete(f"/api/v1/rotations/out-of-hours/overrides/{made.json['id']}", headers=headers)
+    assert gone.status_code == 204
+    rows = session.query(AuditEvent).order_by(AuditEvent.id).all()
+    assert [(r.action, r.door, r.actor) for r in rows] == [
+        ("override.create", "api", "api key tests-write"), ("override.remove", "api", "api key tests-write")]

@@ -35,7 +35,8 @@ def rotate_integration_key(service: str, integration: str) -> None:
     config = load_config()
     with command_session(config) as session:
         try:
-            row, key = integrations.rotate_key(session, service_name=service, name=integration)
+            row, key = integrations.rotate_key(session, service_name=service, name=integration,
+                                               actor=Actor("command line"), where=audit.Where("cli"))
         except ServiceError as exc:
             raise click.ClickException(exc.message) from None
         session.commit()

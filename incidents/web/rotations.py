@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from apiflask import APIBlueprint, APIKeyQueryAuth, MultiAuth
-from flask import Response
+from flask import Response, request
 
 from incidents import clock
 from incidents.domain.working_hours import DAY_NAMES
 from incidents.models import Rotation, RotationOverride, User
-from incidents.services import oncall
+from incidents.services import audit, oncall
 from incidents.web import rotation_schemas as schemas
 from incidents.web.auth import auth, current_actor, roles, verify_token
 from incidents.web.session import db_session
@@ -99,7 +99,8 @@ def add_override(name: str, body: dict):
     session = db_session()
     row = oncall.add_override(session, rotation_name=name, user_email=body["user"],
                               start=body["start"], end=body["end"],
-                              actor_label=current_actor().label, now=clock.now())
+                              actor_label=current_actor().label, now=clock.now(),
+                              actor=current_actor(), where=audit.Where("api", request.remote_addr))
     session.commit()
     return override_json(row)
 
@@ -110,7 +111,8 @@ def add_override(name: str, body: dict):
 @bp.doc(summary="Remove an override", responses={**ERRORS, 404: "no such rotation or override"})
 def remove_override(name: str, override_id: int):
     session = db_session()
-    oncall.remove_override(session, rotation_name=name, override_id=override_id)
+    oncall.remove_override(session, rotation_name=name, override_id=override_id, actor=current_actor(),
+                           where=audit.Where("api", request.remote_addr), now=clock.now())
     session.commit()
     return ""
 
