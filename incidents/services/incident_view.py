@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, literal_column, select
+from sqlalchemy import Row, case, func, literal_column, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from incidents.domain import rotation as model
@@ -60,21 +60,23 @@ def open_by_class(session: Session, *, per_class: int = 25) -> dict[int, Capped]
 
 def unassigned(session: Session, *, limit: int = 20) -> Capped:
     """Open incidents nobody is assigned to, most urgent deadline first."""
-    query = (select(Incident, func.count().over().label("total"))
-             .where(_OPEN, Incident.assignee_id.is_(None)).options(*_EAGER)
-             .order_by(Incident.response_due_at, Incident.id).limit(limit))
-    return _capped(session.execute(query).unique().all())
+    return _first(session, (_OPEN, Incident.assignee_id.is_(None)),
+                  (Incident.response_due_at, Incident.id), limit)
 
 
 def triage_queue(session: Session, *, limit: int = 100) -> Capped:
     """Reports from people that are open and unassigned, oldest first: nobody has looked yet."""
-    query = (select(Incident, func.count().over().label("total"))
-             .where(_OPEN, Incident.assignee_id.is_(None), Incident.origin == "report")
-             .options(*_EAGER).order_by(Incident.opened_at, Incident.id).limit(limit))
-    return _capped(session.execute(query).unique().all())
+    return _first(session, (_OPEN, Incident.assignee_id.is_(None), Incident.origin == "report"),
+                  (Incident.opened_at, Incident.id), limit)
 
 
-def _capped(rows) -> Capped:
+def _first(session: Session, where, order, limit: int) -> Capped:
+    """The first `limit` incidents in `order`, and how many match: the ids are picked (and counted)
+    first, so the customer, service and assignee are joined to those rows only."""
+    picked = (select(Incident.id, func.count().over().label("total"))
+              .where(*where).order_by(*order).limit(limit).subquery())
+    rows = session.execute(select(Incident, picked.c.total).join(picked, picked.c.id == Incident.id)
+                           .options(*_EAGER).order_by(*order)).unique().all()
     return Capped([incident for incident, _ in rows], rows[0].total if rows else 0)
 
 
@@ -123,6 +125,7 @@ def _next_shift(spec, overrides, at: datetime, current: model.Shift | None) -> m
 # --- one incident's timeline ------------------------------------------------------------------
 
 ALERTS_SHOWN = 50  # a flapping check sends thousands; the newest tell the story
+EVENTS_SHOWN = 500  # the newest; a page stays quick however long the incident runs
 PAGES_SHOWN = 200
 
 
@@ -141,23 +144,24 @@ class Entry:
 class Timeline:
     entries: list[Entry]
     alerts_left_out: int  # older alerts not shown
+    cut: bool = False  # older events not shown either
 
 
 def timeline(session: Session, *, incident: Incident) -> Timeline:
-    """Events, the newest alerts and every page (with its delivery state), oldest first."""
-    events = session.scalars(select(IncidentEvent).where(IncidentEvent.incident_id == incident.id)
-                             .order_by(IncidentEvent.at, IncidentEvent.id))
+    """The newest events, alerts and pages (with their delivery state), oldest first."""
+    events = list(session.scalars(select(IncidentEvent).where(IncidentEvent.incident_id == incident.id)
+                                  .order_by(IncidentEvent.id.desc()).limit(EVENTS_SHOWN)))
     alerts = list(session.scalars(select(Alert).where(Alert.incident_id == incident.id)
                                   .order_by(Alert.id.desc()).limit(ALERTS_SHOWN)))
     pages = session.execute(select(Page, User.name).outerjoin(User, User.id == Page.user_id)
                             .where(Page.incident_id == incident.id)
-                            .order_by(Page.id).limit(PAGES_SHOWN))
+                            .order_by(Page.id.desc()).limit(PAGES_SHOWN))
     entries = [Entry(e.at, "event", e, order=0) for e in events]
     entries += [Entry(a.received_at, "alert", a, order=1) for a in alerts]
     entries += [Entry(p.created_at, "page", p, who=name or p.address, order=2) for p, name in pages]
-    # Stable: within one instant an event ("Paging Ana") comes before the alert and the page.
-    entries.sort(key=lambda e: (e.at, e.order))
-    return Timeline(entries, max(0, incident.alert_count - len(alerts)))
+    # Within one instant an event ("Paging Ana") comes before the alert and the page, each by id.
+    entries.sort(key=lambda e: (e.at, e.order, e.item.id))
+    return Timeline(entries, max(0, incident.alert_count - len(alerts)), len(events) == EVENTS_SHOWN)
 
 
 def get(session: Session, incident_id: int) -> Incident:
@@ -168,16 +172,29 @@ def get(session: Session, incident_id: int) -> Incident:
     return incident
 
 
-# --- what the console's dropdowns offer -------------------------------------------------------
+# --- what the console's dropdowns offer ---------------------------------------------------------
+# Plain rows, not ORM objects: a dropdown needs two columns, and building a hundred objects for it
+# costs more than the query on every page view.
 
-def active_users(session: Session) -> list[User]:
-    return list(session.scalars(select(User).where(User.active.is_(True)).order_by(User.name, User.email)))
+def active_users(session: Session) -> list[Row]:
+    """Who can be assigned: id, email, name."""
+    return list(session.execute(select(User.id, User.email, User.name).where(User.active.is_(True))
+                                .order_by(User.name, User.email)))
 
 
-def customers(session: Session) -> list[Customer]:
-    return list(session.scalars(select(Customer).order_by(Customer.name, Customer.slug)))
+def everyone(session: Session) -> list[Row]:
+    """Who may have been assigned (id, email, name, active): deactivated people keep their old
+    incidents, listed last."""
+    return list(session.execute(select(User.id, User.email, User.name, User.active)
+                                .order_by(User.active.desc(), User.name, User.email)))
 
 
-def services(session: Session) -> list[Service]:
-    return list(session.scalars(select(Service).options(joinedload(Service.customer))
-                                .order_by(Service.name)))
+def customers(session: Session) -> list[Row]:
+    """slug, name."""
+    return list(session.execute(select(Customer.slug, Customer.name).order_by(Customer.name, Customer.slug)))
+
+
+def services(session: Session) -> list[Row]:
+    """name, customer (the customer's name)."""
+    return list(session.execute(select(Service.name, Customer.name.label("customer"))
+                                .join(Customer, Customer.id == Service.customer_id).order_by(Service.name)))

@@ -210,11 +210,28 @@ def test_the_timeline_shows_alerts_and_pages_with_their_delivery_state(console, 
     ])
     session.commit()
     text = html(console(Role.VIEWER).get(f"/incidents/{incident_id}"))
-    assert "page by SMS" in text and "to Ana Silva" in text
+    assert "Page by SMS" in text and "to Ana Silva" in text
     assert 'class="badge delivery-failed">failed' in text and "Twilio 21614: not a mobile number" in text
     assert "3 attempts" in text
     assert 'class="badge delivery-sent">sent' in text
-    assert "alert trigger" in text  # the alert that opened it
+    assert '<li class="entry alert">' in text and "severity critical" in text  # the alert that opened it
+
+
+def test_the_timeline_merges_events_alerts_and_pages_newest_first(console, fire, make, session, clock):
+    incident_id = fire("Checkout is down")
+    clock.advance(minutes=1)
+    ana = make.user("ana@ops.example")
+    session.add(Page(incident_id=incident_id, step=0, cycle=0, user_id=ana.id, recipient=f"user:{ana.id}",
+                     channel="sms", address="+15005550001", status="sent", attempts=1, created_at=clock()))
+    session.commit()
+    clock.advance(minutes=1)
+    responder = console(Role.RESPONDER)
+    assert responder.post(f"/incidents/{incident_id}/comment", {"text": "Rolling back"}).status_code == 303
+    text = html(responder.get(f"/incidents/{incident_id}"))
+    timeline = text[text.index('<ol class="timeline">'):]
+    order = [timeline.index(marker) for marker in
+             ("Rolling back", "Page by SMS", '<li class="entry alert">', "Opened from an alert")]
+    assert order == sorted(order)
 
 
 def test_the_timeline_poll_answers_a_fragment_and_does_not_keep_the_session_alive(console, fire, clock):

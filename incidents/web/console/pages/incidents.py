@@ -40,7 +40,7 @@ def incidents_page():
     body = render_template(
         "console/incidents.html", rows=rows, asked=asked, error=error, filtered=bool(kept),
         statuses=STATUSES, customers=incident_view.customers(session),
-        services=incident_view.services(session), users=incident_view.active_users(session),
+        services=incident_view.services(session), users=incident_view.everyone(session),
         next_url=url_for("console.incidents", **kept, cursor=next_cursor) if next_cursor else None,
         first_url=url_for("console.incidents", **kept) if asked["cursor"] else None)
     return body, 400 if error else 200

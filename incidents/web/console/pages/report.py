@@ -22,7 +22,7 @@ def report_page():
     form.customer.choices = [SelectChoice("", "Choose a customer")] + [
         SelectChoice(c.slug, c.name) for c in incident_view.customers(session)]
     form.service.choices = [SelectChoice("", "Not sure / none")] + [
-        SelectChoice(s.name, f"{s.name} ({s.customer.name})") for s in incident_view.services(session)]
+        SelectChoice(s.name, f"{s.name} ({s.customer})") for s in incident_view.services(session)]
     error = None
     if form.validate_on_submit():
         try:

@@ -14,7 +14,7 @@ from incidents.web.console.guard import requires
 from incidents.web.console.pages.incident_forms import MAX_REASON
 from incidents.web.session import db_session
 
-ROWS = 100
+ROWS = 50  # a longer queue is a staffing problem; the rest are a link away
 
 
 @bp.get("/triage", endpoint="triage")
