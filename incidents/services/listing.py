@@ -1,7 +1,9 @@
 """Finding incidents: filters and a cursor that stays stable while new incidents arrive.
 
-Every filter reads newest first (ORDER BY id DESC) along an index that ends in id (migration
-0004), so the first page costs about the same with a thousand incidents or a million.
+Every filter but the title text reads newest first (ORDER BY id DESC) along an index that ends in
+id (migration 0004), so the first page costs about the same with a thousand incidents or a
+million; title search reads the newest in order too, and asks a trigram index (PostgreSQL) when
+the text turns out rare (see _search).
 """
 from __future__ import annotations
 
