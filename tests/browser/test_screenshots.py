@@ -59,7 +59,7 @@ def test_readme_screenshots(shots, browser, live_server, app, session, make, clo
     if "console.incident" in app.view_functions:
         assert page.goto(f"/incidents/{data.long_story}").status == 200
         expect(page.locator("main")).to_contain_text("Rolling it back now")
-        screenshot(page, "incident", full_page=True)  # the whole timeline
+        screenshot(page, "incident", full_page=True)  # the whole story: alerts, pages, answers, comments
         _phone_incident(browser, live_server, page.context.storage_state(), data.outage)
 
     _enrolment(browser, live_server, data.newcomer)
