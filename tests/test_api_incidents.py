@@ -131,7 +131,7 @@ def test_list_filters_and_cursor(client, write_key, make, clock):
     assert client.get("/api/v1/incidents?service=checkout", headers=bearer(key)).json["items"] == []
 
 
-@pytest.mark.parametrize("query", ["severity_class=4", "status=open", "limit=0", "limit=1000",
+@pytest.mark.parametrize("query", ["severity_class=4", "status=opened", "limit=0", "limit=1000",
                                    "cursor=bogus!!", "severity_class=99999999999999999999999"])
 def test_bad_list_queries_are_4xx(client, write_key, query):
     response = client.get(f"/api/v1/incidents?{query}", headers=bearer(write_key))

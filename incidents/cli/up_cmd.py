@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
 import subprocess
 import sys
@@ -12,15 +11,15 @@ from importlib import resources
 from urllib.parse import urlsplit
 
 import click
-from gunicorn.glogging import Logger
 from sqlalchemy import func, select
 
 from incidents import clock, migrate
 from incidents.cli import load_config, main
+
+ACCESS_LOG = "incidents.web.access_log.AccessLog"
 from incidents.cli.session import command_session
 
 SAMPLE = "vigil.yaml"
-ONE_TIME_LINK = re.compile(r"^(/(?:invite|reset)/)[^/]+")
 SAMPLE_ACTOR = "sample data"
 # Opened on a fresh database so the console has something to show: one of each class, through the
 # same services real alerts and reports use (classified by the sample's rules, paged by its policy).
@@ -60,7 +59,7 @@ def up(host: str, port: int, sample: bool, web_workers: int) -> None:
            "--workers", str(web_workers), "--threads", "4", "--access-logfile", "-",
            # Path without the query string: an intake key passed as ?key= must not reach the log.
            "--access-logformat", '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms',
-           "--logger-class", f"{__name__}.AccessLog"]
+           "--logger-class", ACCESS_LOG]
     worker = [sys.executable, "-m", "celery", "-A", "workers.main", "worker",
               "--beat", "--schedule", str(config.instance_path / "celerybeat-schedule"),
               "--loglevel", "INFO", "--concurrency", "2"]
@@ -69,16 +68,6 @@ def up(host: str, port: int, sample: bool, web_workers: int) -> None:
     click.echo(f"vigil: serving on http://{host}:{port}  (API docs: http://{host}:{port}/api/docs); Ctrl-C stops")
     click.echo(sign_in)
     sys.exit(_supervise(children))
-
-
-class AccessLog(Logger):
-    """Gunicorn's logger, with the token of one-time links (invitations, password resets) cut from
-    logged paths: whoever reads the log must not be able to use a link that is not spent yet."""
-
-    def atoms(self, resp, req, environ, request_time):
-        atoms = super().atoms(resp, req, environ, request_time)
-        atoms["U"] = ONE_TIME_LINK.sub(r"\1…", atoms.get("U", ""))
-        return atoms
 
 
 def _supervise(children: list[subprocess.Popen]) -> int:

@@ -69,7 +69,7 @@ def password_step(session: Session, attempt: Attempt, password: str) -> Result:
 
 def throttled(session: Session, attempt: Attempt) -> str | None:
     """The refusal to show if this e-mail or address must wait; the wait is recorded too."""
-    wait = max(_account_wait(session, attempt), _ip_wait(session, attempt))
+    wait = max(account_wait(session, attempt), ip_wait(session, attempt))
     if wait <= timedelta(0):
         return None
     record(session, attempt, Outcome.THROTTLED, None)
@@ -83,7 +83,7 @@ def record(session: Session, attempt: Attempt, outcome: Outcome, user: User | No
     session.flush()
 
 
-def _account_wait(session: Session, attempt: Attempt) -> timedelta:
+def account_wait(session: Session, attempt: Attempt) -> timedelta:
     since = attempt.now - POLICY.window - POLICY.lock_for
     last_success = session.scalar(select(func.max(LoginRecord.at)).where(
         LoginRecord.email == attempt.email, LoginRecord.success.is_(True), LoginRecord.at > since))
@@ -91,7 +91,7 @@ def _account_wait(session: Session, attempt: Attempt) -> timedelta:
     return lockout.wait(failures, lock_after=POLICY.account_lock_after, now=attempt.now, policy=POLICY)
 
 
-def _ip_wait(session: Session, attempt: Attempt) -> timedelta:
+def ip_wait(session: Session, attempt: Attempt) -> timedelta:
     # A success does not clear an address's count: signing in to one's own account must not
     # reset the budget for guessing at others'.
     failures = _failure_times(session, LoginRecord.ip == attempt.ip, attempt.now - POLICY.window - POLICY.lock_for)

@@ -97,9 +97,9 @@ def _held(session: Session, now) -> list[Held]:
     # login's own wait functions, so this page cannot disagree with what the sign-in form does.
     checks = (
         ("e-mail", LoginRecord.email, login.POLICY,
-         lambda value: login._account_wait(session, login.Attempt(email=value, ip="", user_agent="", now=now))),
+         lambda value: login.account_wait(session, login.Attempt(email=value, ip="", user_agent="", now=now))),
         ("address", LoginRecord.ip, login.IP_POLICY,
-         lambda value: login._ip_wait(session, login.Attempt(email="", ip=value, user_agent="", now=now))),
+         lambda value: login.ip_wait(session, login.Attempt(email="", ip=value, user_agent="", now=now))),
     )
     held = []
     for kind, column, policy, wait_for in checks:
