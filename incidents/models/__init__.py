@@ -12,10 +12,11 @@ from incidents.models.oncall import Rotation, RotationMember, RotationOverride
 from incidents.models.page import Page
 from incidents.models.rule import ClassificationRule
 from incidents.models.setting import Setting
+from incidents.models.sla_pause import SlaPause
 from incidents.models.user import User
 
 __all__ = [
     "Alert", "ApiKey", "AuditEvent", "Base", "LoginRecord", "RecoveryCode", "UserToken", "ClassificationRule", "Customer", "Escalation", "EscalationPolicy", "InboundMessage",
     "Incident", "IncidentEvent", "Integration", "Page", "Rotation", "RotationMember",
-    "RotationOverride", "Service", "Setting", "User",
+    "RotationOverride", "Service", "Setting", "SlaPause", "User",
 ]

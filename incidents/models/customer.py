@@ -18,6 +18,8 @@ class Customer(Base):
     name: Mapped[str] = mapped_column(String(200))
     # Response time per class in minutes, e.g. {"1": 60}; classes not named use the defaults.
     sla_minutes: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # How each class's clock runs, e.g. {"3": "working_hours"}; classes not named run 24x7.
+    sla_clock: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
     uptime_target: Mapped[float | None]
     contacts: Mapped[list[Any]] = mapped_column(default=list)
     created_at: Mapped[datetime]

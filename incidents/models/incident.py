@@ -29,6 +29,9 @@ class Incident(Base):
         # statistics on customer_id and service_id together, a thing models cannot declare).
         Index("ix_incidents_assignee_id_id", "assignee_id", "id"),
         Index("ix_incidents_open_id", "id", sqlite_where=text(OPEN), postgresql_where=text(OPEN)),
+        # The SLA sweep's due work (incidents.services.engine.sla_sweep); NULL once responded.
+        Index("ix_incidents_sla_check_at", "sla_check_at", sqlite_where=text("sla_check_at IS NOT NULL"),
+              postgresql_where=text("sla_check_at IS NOT NULL")),
         # Substring search on titles; PostgreSQL only (trigrams from pg_trgm), SQLite scans.
         Index("ix_incidents_title_trgm", func.lower(column("title")).label("title_lower"),
               postgresql_using="gin", postgresql_ops={"title_lower": "gin_trgm_ops"}),
@@ -54,6 +57,12 @@ class Incident(Base):
     acknowledged_at: Mapped[datetime | None]
     acknowledged_by: Mapped[str | None] = mapped_column(String(200))
     resolved_at: Mapped[datetime | None]
+    # First response by a person (acknowledge, assign, comment or resolve; never the system).
+    responded_at: Mapped[datetime | None]
+    breached_at: Mapped[datetime | None]
+    # How many SLA warning thresholds have been sent, and when the sweep must next look.
+    sla_warned: Mapped[int] = mapped_column(default=0, server_default="0")
+    sla_check_at: Mapped[datetime | None]
     resolved_by: Mapped[str | None] = mapped_column(String(200))
     last_alert_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
