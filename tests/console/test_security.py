@@ -80,3 +80,12 @@ def test_htmx_request_after_the_session_ended_is_sent_to_sign_in(app, make, cloc
     clock.advance(hours=2)
     response = console.get("/", headers={"HX-Request": "true"})
     assert response.status_code == 204 and response.headers["HX-Redirect"].startswith("/login")
+
+
+def test_countdown_macro_works_without_the_page_context(app, clock):
+    """Any page may import the countdown without `with context`; it asks the clock itself."""
+    from datetime import timedelta
+    with app.test_request_context("/"):
+        template = app.jinja_env.from_string(
+            '{% from "console/_macros.html" import countdown %}{{ countdown(due) }}')
+        assert "1h 30m left" in template.render(due=clock() + timedelta(minutes=90))

@@ -27,6 +27,8 @@ NAV = [
 
 def init_app(app: Flask) -> None:
     app.jinja_env.filters.update(when=when, ago=ago, duration=duration, iso=iso)
+    # A global, not only the context's `now`: macros imported without context need the time too.
+    app.jinja_env.globals["clock_now"] = clock.now
 
     @app.context_processor
     def console_globals():
