@@ -50,10 +50,12 @@ def create_app(config: settings.Config | None = None) -> APIFlask:
     from incidents.web.api import bp as api_bp
     from incidents.web.api_keys import bp as api_keys_bp
     from incidents.web.health import bp as health_bp
+    from incidents.web.reports_api import bp as reports_bp
     from incidents.web.rotations import bp as rotations_bp
+    from incidents.web.sla_api import bp as sla_bp
     from incidents.web.slack_hooks import bp as slack_bp
     from incidents.web.twilio_hooks import bp as twilio_bp
-    for bp in (health_bp, intake_bp, api_bp, api_keys_bp, rotations_bp, slack_bp, twilio_bp):
+    for bp in (health_bp, intake_bp, api_bp, api_keys_bp, rotations_bp, slack_bp, twilio_bp, reports_bp, sla_bp):
         app.register_blueprint(bp)
     app.extensions["vigil.providers"] = _providers(config)
     app.extensions["vigil.mailer"] = mailer_from(config)

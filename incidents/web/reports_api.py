@@ -1,0 +1,48 @@
+"""The SLA report over the JSON API, as JSON or CSV."""
+from __future__ import annotations
+
+from apiflask import APIBlueprint, Schema
+from apiflask.fields import String
+from apiflask.validators import Length
+from flask import Response
+
+from incidents import clock
+from incidents.services import reports
+from incidents.web.auth import auth
+from incidents.web.reports_format import report_csv, report_json
+from incidents.web.session import db_session
+
+bp = APIBlueprint("reports_api", __name__, url_prefix="/api/v1/reports", tag="Reports")
+RESPONSES = {401: "missing or unknown API key", 403: "the key's scope does not allow this",
+             404: "no such customer", 422: "a month that is not YYYY-MM, out of range or not begun"}
+
+
+class ReportQuery(Schema):
+    customer = String(validate=Length(min=1, max=64),
+                      metadata={"description": "a customer's slug; omit for every customer"})
+    month = String(required=True, validate=Length(max=7), metadata={"description": "YYYY-MM (UTC)"})
+
+
+def _report(query: dict) -> reports.Report:
+    now = clock.now()
+    month = reports.parse_month(query["month"], today=now.date())
+    return reports.sla_report(db_session(), customer_slug=query.get("customer"), month=month, as_of=now)
+
+
+@bp.get("/sla")
+@bp.auth_required(auth, roles=["read"])
+@bp.input(ReportQuery, location="query", arg_name="query")
+@bp.doc(summary="A month's SLA and uptime report, for one customer or all", responses=RESPONSES)
+def sla(query: dict):
+    return report_json(_report(query))
+
+
+@bp.get("/sla.csv")
+@bp.auth_required(auth, roles=["read"])
+@bp.input(ReportQuery, location="query", arg_name="query")
+@bp.doc(summary="The same report as CSV: class, breach and uptime records", responses=RESPONSES)
+def sla_csv(query: dict):
+    month = query["month"]
+    name = f"sla-{query.get('customer') or 'all'}-{month}.csv"
+    return Response(report_csv(_report(query)), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
