@@ -14,14 +14,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from incidents import clock
 from incidents.domain.enums import SEVERITY_CLASSES
 from incidents.models import Customer, Incident, Service
 from incidents.services import reports_sql
-from incidents.services.customers import get_by_slug
-from incidents.services.errors import Invalid
+from incidents.services.errors import Invalid, NotFound
 
 DEFAULT_UPTIME_TARGET = 99.98
 MONTH = re.compile(r"(\d{4})-(\d{2})")
@@ -104,11 +103,7 @@ def sla_report(session: Session, *, customer_slug: str | None, month: date,
     """The month's report for one customer (by slug; NotFound if unknown) or for all."""
     as_of = as_of or clock.now()
     start, end = month_bounds(month)
-    if customer_slug is not None:
-        customers = [get_by_slug(session, customer_slug)]
-    else:
-        customers = list(session.scalars(select(Customer).options(selectinload(Customer.services))
-                                         .order_by(Customer.slug)))
+    customers = _customers(session, customer_slug)
     ids = [c.id for c in customers]
     conditions = [Incident.opened_at >= start, Incident.opened_at < end]
     conditions.append(Incident.customer_id == ids[0] if customer_slug is not None
@@ -134,16 +129,39 @@ def sla_report(session: Session, *, customer_slug: str | None, month: date,
     return Report(month=month, customers=reports, total=total)
 
 
-def _customer(customer: Customer, figures: dict[int, ClassFigures], breaches: list[Breach],
+@dataclass(frozen=True)
+class _Customer:
+    id: int
+    slug: str
+    name: str
+    uptime_target: float | None
+    services: list[tuple[int, str]]  # (id, name) by name
+
+
+def _customers(session: Session, slug: str | None) -> list[_Customer]:
+    """The customers reported on, by slug, with their services (only the columns needed)."""
+    query = select(Customer.id, Customer.slug, Customer.name, Customer.uptime_target).order_by(Customer.slug)
+    found = session.execute(query.where(Customer.slug == slug) if slug is not None else query).all()
+    if slug is not None and not found:
+        raise NotFound(f"customer {slug!r} does not exist")
+    services: dict[int, list[tuple[int, str]]] = {}
+    service_query = select(Service.customer_id, Service.id, Service.name).order_by(Service.name)
+    if slug is not None:
+        service_query = service_query.where(Service.customer_id == found[0].id)
+    for customer_id, service_id, name in session.execute(service_query):
+        services.setdefault(customer_id, []).append((service_id, name))
+    return [_Customer(r.id, r.slug, r.name, r.uptime_target, services.get(r.id, [])) for r in found]
+
+
+def _customer(customer: _Customer, figures: dict[int, ClassFigures], breaches: list[Breach],
               downtime: dict[int, float], start: datetime, end: datetime) -> CustomerReport:
     target = customer.uptime_target if customer.uptime_target is not None else DEFAULT_UPTIME_TARGET
     length = (end - start).total_seconds()
-    services: list[Service] = sorted(customer.services, key=lambda s: s.name)
     uptime = []
-    for service in services:
-        down = downtime.get(service.id, 0.0)
+    for service_id, name in customer.services:
+        down = downtime.get(service_id, 0.0)
         percent = round(100 * (1 - down / length), 4)
-        uptime.append(ServiceUptime(service.name, down, percent, target, percent >= target))
+        uptime.append(ServiceUptime(name, down, percent, target, percent >= target))
     return CustomerReport(customer.slug, customer.name, target, _all_classes(figures), breaches, uptime)
 
 

@@ -19,9 +19,10 @@ OUTAGE = "outage"
 
 
 def responded_at() -> ColumnElement:
-    """When someone first responded to an incident."""
+    """When someone first responded to an incident: the response clock's responded_at, or for
+    incidents from before it (migration 0005 copies them, but to be sure) the first acknowledgement."""
     # responded_at arrives with the response clock
-    return Incident.acknowledged_at
+    return func.coalesce(Incident.responded_at, Incident.acknowledged_at)
 
 
 def seconds(session: Session, later, earlier) -> ColumnElement:
