@@ -21,6 +21,8 @@ UTC = timezone.utc
 TWENTY_FOUR_SEVEN = "24x7"
 WORKING_HOURS = "working_hours"
 CLOCK_KINDS = (TWENTY_FOUR_SEVEN, WORKING_HOURS)
+# Shares of the response time at which, with no response yet, people are warned.
+WARNING_FRACTIONS = (0.5, 0.8)
 
 Pause = tuple[datetime, "datetime | None"]
 
@@ -126,3 +128,12 @@ class ResponseClock:
 
     def _add(self, start: datetime, amount: timedelta) -> datetime:
         return start + amount if self.hours is None else add_working_time(self.hours, start, amount)
+
+
+def next_check(clock: ResponseClock, *, warned: int,
+               fractions: Sequence[float] = WARNING_FRACTIONS) -> datetime | None:
+    """When the SLA sweep must next look: the next warning not yet sent, else the deadline
+    (None while the clock is paused before it)."""
+    if warned < len(fractions):
+        return clock.when_used(clock.response_time * fractions[warned])
+    return clock.deadline()

@@ -18,6 +18,7 @@ from sqlalchemy.pool import PoolProxiedConnection
 from incidents import clock
 from incidents.db import DriverStatement, UTCDateTime
 from incidents.domain.classification import Classification, Subject, classify
+from incidents.domain.response_clock import next_check
 from incidents.domain.enums import Source, Status
 from incidents.models import Alert, Customer, Incident, Service
 from incidents.models.incident import OPEN
@@ -33,6 +34,7 @@ class CustomerRef:
 
     id: int
     sla_minutes: dict[str, Any]
+    sla_clock: dict[str, Any] | None = None  # None: not read; policy.clock_kind reads it
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,10 +208,17 @@ def _new_incident_values(session: Session, subject: Subject, result: Classificat
         "customer_id": customer.id if customer else None,
         "source_severity": (subject.severity or None) and subject.severity[:32],
         "opened_at": now,
-        "response_due_at": policy.response_due_at(session, customer=customer,
-                                                  severity_class=result.severity_class, opened_at=now),
         "updated_at": now,
+        **_clock_values(session, customer, result.severity_class, now),
     }
+
+
+def _clock_values(session: Session, customer: Customer | CustomerRef | None, severity_class: int,
+                  opened_at: datetime) -> dict:
+    """The deadline on the customer's clock for the class, and when the SLA sweep first looks."""
+    clock = policy.response_clock(session, customer=customer, severity_class=severity_class,
+                                  opened_at=opened_at)
+    return {"response_due_at": clock.deadline(), "sla_check_at": next_check(clock, warned=0)}
 
 
 def _record_opened(session: Session, incident_id: int, result: Classification, actor: Actor,

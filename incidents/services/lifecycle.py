@@ -1,5 +1,8 @@
 """One verb per action: acknowledge, resolve, reopen, escalate, assign, comment, reclassify.
 
+The first acknowledge, assign, comment or resolve by a person is the incident's response, which
+stops its SLA clock (sla_clock.stop).
+
 Console, API, Slack and SMS all call these; each writes the timeline with the actor and door.
 Repeating an action that is already done (a second acknowledge) changes nothing and is no error,
 because people double-tap buttons and SMS replies cross in flight.
@@ -12,7 +15,7 @@ from sqlalchemy.orm import Session
 from incidents import clock
 from incidents.domain.enums import SEVERITY_CLASSES, Source, Status
 from incidents.models import Incident, User
-from incidents.services import policy, timeline
+from incidents.services import sla_clock, timeline
 from incidents.services.actor import Actor
 from incidents.services.engine import escalations
 from incidents.services.errors import Conflict, Invalid
@@ -32,6 +35,7 @@ def acknowledge(session: Session, *, incident_id: int, actor: Actor, source: Sou
         timeline.record(session, incident_id=incident.id, kind="acknowledged", actor=actor,
                         source=source, message=f"Acknowledged by {actor.label}")
         escalations.stop(session, incident_id=incident.id, reason="acknowledged", now=now)
+    sla_clock.stop(session, incident=incident, actor=actor, now=clock.now())
     return incident
 
 
@@ -45,6 +49,7 @@ def resolve(session: Session, *, incident_id: int, actor: Actor, source: Source,
         timeline.record(session, incident_id=incident.id, kind="resolved", actor=actor, source=source,
                         message=f"Resolved by {actor.label}" + (f": {note}" if note else ""))
         escalations.stop(session, incident_id=incident.id, reason="resolved", now=now)
+    sla_clock.stop(session, incident=incident, actor=actor, now=clock.now())
     return incident
 
 
@@ -94,6 +99,7 @@ def assign(session: Session, *, incident_id: int, assignee_email: str, actor: Ac
         timeline.record(session, incident_id=incident.id, kind="assigned", actor=actor, source=source,
                         message=f"Assigned to {user.name} <{user.email}> by {actor.label}",
                         data={"assignee": user.email})
+    sla_clock.stop(session, incident=incident, actor=actor, now=clock.now())
     return incident
 
 
@@ -107,12 +113,14 @@ def comment(session: Session, *, incident_id: int, text: str, actor: Actor, sour
     incident.updated_at = clock.now()
     timeline.record(session, incident_id=incident.id, kind="comment", actor=actor, source=source,
                     message=body)
+    sla_clock.stop(session, incident=incident, actor=actor, now=incident.updated_at)
     return incident
 
 
 def reclassify(session: Session, *, incident_id: int, severity_class: int, reason: str,
                actor: Actor, source: Source, category: str | None = None) -> Incident:
-    """Move an incident to another class; its deadline becomes opened_at + the new response time."""
+    """Move an incident to another class; its deadline becomes opened_at + the new response time
+    (on the customer's clock for the class, moved by any pauses)."""
     if severity_class not in SEVERITY_CLASSES:
         raise Invalid("severity_class: must be 1, 2 or 3")
     if not reason.strip():
@@ -124,9 +132,8 @@ def reclassify(session: Session, *, incident_id: int, severity_class: int, reaso
     incident.severity_class = severity_class
     if category:
         incident.category = category[:64]
-    incident.response_due_at = policy.response_due_at(
-        session, customer=incident.customer, severity_class=severity_class, opened_at=incident.opened_at)
     incident.updated_at = clock.now()
+    sla_clock.refresh(session, incident, now=incident.updated_at)
     timeline.record(
         session, incident_id=incident.id, kind="reclassified", actor=actor, source=source,
         message=f"Class {old_class} → {severity_class} by {actor.label}: {reason.strip()}",
