@@ -2,13 +2,14 @@
 from celery import shared_task
 
 from incidents import clock
-from incidents.services.engine import deliveries, escalations
+from incidents.services.engine import deliveries, escalations, sla_sweep
 from incidents.web.session import db_session
 
 
 @shared_task(name="engine.tick")
 def tick() -> int:
-    """Advance every due escalation (in batches, each its own transaction), then sweep the outbox."""
+    """Advance every due escalation, then warn of and mark SLA breaches (in batches, each its own
+    transaction), then sweep the outbox."""
     session = db_session()
     now = clock.now()
     advanced = 0
@@ -18,6 +19,9 @@ def tick() -> int:
         advanced += count
         if count < escalations.BATCH:
             break
+    while sla_sweep.run(session, now=now) == sla_sweep.BATCH:
+        session.commit()
+    session.commit()
     deliveries.sweep(session, now=now)
     session.commit()
     return advanced
