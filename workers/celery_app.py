@@ -28,7 +28,7 @@ def celery_init_app(app: Flask, config: settings.Config) -> Celery:
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
         timezone="UTC",
-        include=["workers.tasks", "workers.tasks.engine", "workers.tasks.pages"],
+        include=["workers.tasks", "workers.tasks.engine", "workers.tasks.pages", "workers.tasks.monthly_reports"],
         # The tick has a queue of its own, which every worker consumes (both queues are declared),
         # so a backlog of deliveries cannot hold it up until it expires and escalations stall.
         task_queues=(Queue("celery"), Queue("engine")),
@@ -37,6 +37,9 @@ def celery_init_app(app: Flask, config: settings.Config) -> Celery:
             # The database holds every deadline; the tick only asks it what is due (DESIGN rule 1).
             "engine-tick": {"task": "engine.tick", "schedule": config.engine_tick_seconds,
                             "options": {"expires": max(5.0, config.engine_tick_seconds * 5)}},
+            # Hourly, so a report due on the first working day goes out within the hour, and a
+            # failed or interrupted one is retried; rows in the database make each go out once.
+            "monthly-reports": {"task": "reports.monthly", "schedule": 3600.0, "options": {"expires": 600}},
         },
     )
     celery.set_default()

@@ -10,6 +10,7 @@ from incidents.models.inbound import InboundMessage
 from incidents.models.incident import Incident, IncidentEvent
 from incidents.models.oncall import Rotation, RotationMember, RotationOverride
 from incidents.models.page import Page
+from incidents.models.report_delivery import ReportDelivery
 from incidents.models.rule import ClassificationRule
 from incidents.models.setting import Setting
 from incidents.models.sla_pause import SlaPause
@@ -18,5 +19,5 @@ from incidents.models.user import User
 __all__ = [
     "Alert", "ApiKey", "AuditEvent", "Base", "LoginRecord", "RecoveryCode", "UserToken", "ClassificationRule", "Customer", "Escalation", "EscalationPolicy", "InboundMessage",
     "Incident", "IncidentEvent", "Integration", "Page", "Rotation", "RotationMember",
-    "RotationOverride", "Service", "Setting", "SlaPause", "User",
+    "ReportDelivery", "RotationOverride", "Service", "Setting", "SlaPause", "User",
 ]

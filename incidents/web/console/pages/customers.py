@@ -7,7 +7,7 @@ from flask_login import current_user
 
 from incidents import clock
 from incidents.domain.permissions import Permission
-from incidents.services import customers
+from incidents.services import customers, monthly_reports
 from incidents.services.errors import Invalid
 from incidents.web.console import bp
 from incidents.web.console.guard import actor, requires, where
@@ -61,5 +61,6 @@ def _render_customer(slug: str, *, form=None, error: str | None = None, status: 
         form = terms_form(customer)
     page = render_template("console/customers_detail.html", customer=customer, form=form, error=error,
                            times=customers.response_times(customer, customers.default_sla(session)),
-                           bounds=(customers.MIN_MINUTES, customers.MAX_MINUTES))
+                           bounds=(customers.MIN_MINUTES, customers.MAX_MINUTES),
+                           deliveries=monthly_reports.history(session, customer.id))
     return page, status
