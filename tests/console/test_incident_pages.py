@@ -380,3 +380,17 @@ def test_paging_keeps_the_filters(console, make, session, clock):
     assert second.count('data-label="Incident"') == 5
     assert " Report 4</a>" in second and " Report 0</a>" in second and "Globex" not in second.split("<table")[1]
     assert 'rel="next"' not in second and "First page" in second
+
+
+def test_sla_warning_and_breach_pages_are_named_on_the_timeline(console, fire, make, session, clock):
+    incident_id = fire("Checkout is down")
+    lee = make.user("lee@ops.example", Role.ADMIN)
+    now = clock()
+    session.add_all([
+        Page(incident_id=incident_id, step=step, cycle=0, user_id=lee.id, recipient=f"user:{lee.id}",
+             channel="sms", address="+15005550004", status="sent", attempts=1, created_at=now, sent_at=now)
+        for step in (-10, -11, -20)])
+    session.commit()
+    text = html(console(Role.VIEWER).get(f"/incidents/{incident_id}"))
+    assert "SLA warning 1" in text and "SLA warning 2" in text and "SLA breach notice" in text
+    assert "step -" not in text
