@@ -136,3 +136,16 @@ def test_a_pause_on_a_missing_incident_is_404_and_needs_a_write_key(client, key,
     read = make.api_key("read")
     response = client.post("/api/v1/incidents/1/pause", json={"reason": "x"}, headers=bearer(read))
     assert response.status_code == 403
+
+
+def test_the_api_shows_when_an_incident_was_answered(client, make, clock):
+    make.rules()
+    key = make.api_key("write")
+    headers = {"Authorization": f"Bearer {key}"}
+    make.customer("acme")
+    made = client.post("/api/v1/incidents", headers=headers, json={
+        "title": "Checkout is slow", "description": "", "customer": "acme"}).json
+    assert made["responded_at"] is None and made["breached_at"] is None
+    clock.advance(minutes=7)
+    acked = client.post(f"/api/v1/incidents/{made['id']}/acknowledge", headers=headers).json
+    assert acked["responded_at"] == "2026-11-23T08:37:00Z" or acked["responded_at"].startswith("2026-11-23T08:37:00")

@@ -20,6 +20,8 @@ def incident_json(incident: Incident) -> dict:
         "opened_at": incident.opened_at,
         "response_due_at": incident.response_due_at,
         "acknowledged_at": incident.acknowledged_at,
+        "responded_at": incident.responded_at,
+        "breached_at": incident.breached_at,
         "acknowledged_by": incident.acknowledged_by,
         "resolved_at": incident.resolved_at,
         "resolved_by": incident.resolved_by,

@@ -27,6 +27,8 @@ class IncidentOut(Schema):
     opened_at = DateTime(required=True)
     response_due_at = DateTime(required=True)
     acknowledged_at = DateTime(allow_none=True)
+    responded_at = DateTime(allow_none=True, metadata={"description": "the first response by a person; stops the SLA clock"})
+    breached_at = DateTime(allow_none=True, metadata={"description": "when the response deadline passed without a response"})
     acknowledged_by = String(allow_none=True)
     resolved_at = DateTime(allow_none=True)
     resolved_by = String(allow_none=True)
