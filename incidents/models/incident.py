@@ -28,6 +28,9 @@ class Incident(Base):
         # incidents.services.listing and migration 0004 (which also adds, on PostgreSQL,
         # statistics on customer_id and service_id together, a thing models cannot declare).
         Index("ix_incidents_assignee_id_id", "assignee_id", "id"),
+        # Monthly SLA reports read one month of one customer (or of all): bench/RESULTS.md.
+        Index("ix_incidents_customer_id_opened_at", "customer_id", "opened_at"),
+        Index("ix_incidents_opened_at", "opened_at"),
         Index("ix_incidents_open_id", "id", sqlite_where=text(OPEN), postgresql_where=text(OPEN)),
         # The SLA sweep's due work (incidents.services.engine.sla_sweep); NULL once responded.
         Index("ix_incidents_sla_check_at", "sla_check_at", sqlite_where=text("sla_check_at IS NOT NULL"),
