@@ -12,6 +12,7 @@ from incidents.models import ReportDelivery, Setting
 from incidents.providers.email import SmtpMailer
 from incidents.services import incidents as incident_service
 from incidents.services.actor import Actor
+import workers.tasks.monthly_reports  # noqa: F401  (registers the shared task with every Celery app)
 from tests.fakes.smtp import smtp_sink  # noqa: F401
 
 LONDON = {"timezone": "Europe/London", "days": [0, 1, 2, 3, 4], "start": "09:00", "end": "17:30",
