@@ -13,17 +13,21 @@ from incidents.services.errors import ServiceError
 @main.command("create-api-key")
 @click.option("--name", required=True, help="What uses the key, e.g. 'grafana-reader'.")
 @click.option("--scope", required=True, type=click.Choice([s.value for s in Scope]))
-def create_api_key(name: str, scope: str) -> None:
+@click.option("--customer", default=None, metavar="SLUG",
+              help="Limit the key to this customer's incidents and reports (scope read only).")
+def create_api_key(name: str, scope: str, customer: str | None) -> None:
     """Create an API key; the key is printed once, as the last line."""
     config = load_config()
     with command_session(config) as session:
         try:
-            row, key = api_keys.create(session, name=name, scope=scope, actor=Actor("command line"),
-                                       where=audit.Where("cli"))
+            row, key = api_keys.create(session, name=name, scope=scope, customer=customer,
+                                       actor=Actor("command line"), where=audit.Where("cli"))
         except ServiceError as exc:
             raise click.ClickException(exc.message) from None
         session.commit()
-        click.echo(f"Created API key {row.name!r} (scope {row.scope}). Store it now; it is not shown again:", err=True)
+        limited = f", customer {customer}" if customer else ""
+        click.echo(f"Created API key {row.name!r} (scope {row.scope}{limited}). Store it now; "
+                   "it is not shown again:", err=True)
         click.echo(key)
 
 

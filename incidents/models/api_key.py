@@ -1,10 +1,11 @@
-"""API keys: shown once at creation, stored as a SHA-256 hash, scoped read, write or admin."""
+"""API keys: shown once at creation, stored as a SHA-256 hash, scoped read, write or admin; a key
+may also be limited to one customer's incidents and reports (read only)."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from incidents.db import Base
 
@@ -20,3 +21,6 @@ class ApiKey(Base):
     created_at: Mapped[datetime]
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+
+    customer: Mapped["Customer | None"] = relationship(lazy="joined")  # noqa: F821

@@ -10,7 +10,7 @@ from incidents.services import incidents as incident_service
 from incidents.services import lifecycle
 from incidents.services.listing import Filters, list_alerts, list_incidents
 from incidents.web import schemas
-from incidents.web.auth import auth, current_actor
+from incidents.web.auth import READERS, auth, check_customer, check_incident, current_actor
 from incidents.web.presenters import alert_json, event_json, incident_json
 from incidents.web.session import db_session
 
@@ -20,7 +20,7 @@ ERRORS = {401: "missing or unknown API key", 403: "the key's scope does not allo
 
 
 @bp.get("/incidents")
-@bp.auth_required(auth, roles=["read"])
+@bp.auth_required(auth, roles=READERS)
 @bp.input(schemas.IncidentQuery, location="query", arg_name="query")
 @bp.output(schemas.IncidentPage)
 @bp.doc(summary="List incidents, newest first",
@@ -29,7 +29,7 @@ ERRORS = {401: "missing or unknown API key", 403: "the key's scope does not allo
         responses={**ERRORS, 422: "a filter, cursor or limit that is not allowed"})
 def list_(query: dict):
     filters = Filters(status=query.get("status"), severity_class=query.get("severity_class"),
-                      customer=query.get("customer"), service=query.get("service"),
+                      customer=check_customer(query.get("customer")), service=query.get("service"),
                       assignee=query.get("assignee"), text=query.get("text"))
     rows, next_cursor = list_incidents(db_session(), filters, cursor=query.get("cursor"),
                                        limit=query["limit"])
@@ -52,34 +52,34 @@ def report(report: dict):
 
 
 @bp.get(INCIDENT)
-@bp.auth_required(auth, roles=["read"])
+@bp.auth_required(auth, roles=READERS)
 @bp.output(schemas.IncidentOut)
 @bp.doc(summary="One incident", responses={**ERRORS, 404: "no such incident"})
 def show(incident_id: int):
-    return incident_json(incident_service.get(db_session(), incident_id))
+    return incident_json(check_incident(incident_service.get(db_session(), incident_id)))
 
 
 @bp.get(INCIDENT + "/timeline")
-@bp.auth_required(auth, roles=["read"])
+@bp.auth_required(auth, roles=READERS)
 @bp.output(schemas.TimelineOut)
 @bp.doc(summary="An incident's timeline, oldest first", responses={**ERRORS, 404: "no such incident"})
 def timeline(incident_id: int):
     session = db_session()
-    incident_service.get(session, incident_id)
+    check_incident(incident_service.get(session, incident_id))
     events = session.scalars(select(IncidentEvent).where(IncidentEvent.incident_id == incident_id)
                              .order_by(IncidentEvent.at, IncidentEvent.id))
     return {"items": [event_json(e) for e in events]}
 
 
 @bp.get(INCIDENT + "/alerts")
-@bp.auth_required(auth, roles=["read"])
+@bp.auth_required(auth, roles=READERS)
 @bp.input(schemas.PageQuery, location="query", arg_name="query")
 @bp.output(schemas.AlertPage)
 @bp.doc(summary="The alerts an incident received, newest first, with their raw payloads",
         responses={**ERRORS, 404: "no such incident"})
 def alerts(incident_id: int, query: dict):
     session = db_session()
-    incident_service.get(session, incident_id)
+    check_incident(incident_service.get(session, incident_id))
     rows, next_cursor = list_alerts(session, incident_id=incident_id, cursor=query.get("cursor"),
                                     limit=query["limit"])
     return {"items": [alert_json(a) for a in rows], "next": next_cursor}

@@ -24,10 +24,11 @@ def list_():
 @bp.auth_required(auth, roles=["admin"])
 @bp.input(schemas.ApiKeyIn, arg_name="body")
 @bp.output(schemas.ApiKeyCreated, status_code=201)
-@bp.doc(summary="Create an API key; the key is in this response only", responses=ERRORS)
+@bp.doc(summary="Create an API key; the key is in this response only",
+        responses={**ERRORS, 422: "no such customer, or a customer's key with a scope other than read"})
 def create(body: dict):
     session = db_session()
-    row, key = api_keys.create(session, name=body["name"], scope=body["scope"],
+    row, key = api_keys.create(session, name=body["name"], scope=body["scope"], customer=body.get("customer"),
                                actor=current_actor(), where=_where())
     session.commit()
     return {**api_key_json(row), "key": key}

@@ -41,7 +41,7 @@ def event_json(event: IncidentEvent) -> dict:
 def api_key_json(key: ApiKey) -> dict:
     return {"id": key.id, "name": key.name, "scope": key.scope, "hint": key.key_hint,
             "created_at": key.created_at, "last_used_at": key.last_used_at,
-            "revoked": key.revoked_at is not None}
+            "revoked": key.revoked_at is not None, "customer": key.customer.slug if key.customer else None}
 
 
 def alert_json(alert: Alert) -> dict:

@@ -101,6 +101,9 @@ class ReclassifyIn(Schema):
 class ApiKeyIn(Schema):
     name = String(required=True, validate=Length(1, 100))
     scope = String(required=True, validate=OneOf([s.value for s in Scope]))
+    customer = String(validate=Length(1, 64), metadata={
+        "description": "a customer's slug: the key reads only that customer's incidents and reports "
+                       "(scope must be read)"})
 
 
 class ApiKeyOut(Schema):
@@ -111,6 +114,7 @@ class ApiKeyOut(Schema):
     created_at = DateTime(required=True)
     last_used_at = DateTime(allow_none=True)
     revoked = Boolean(required=True)
+    customer = String(allow_none=True, metadata={"description": "the one customer the key is limited to"})
 
 
 class ApiKeyCreated(ApiKeyOut):

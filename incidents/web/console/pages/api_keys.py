@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
+from wtforms.fields.choices import SelectChoice
 
 from incidents.domain.permissions import Permission
-from incidents.services import api_keys
+from incidents.services import api_keys, customers
 from incidents.services.errors import ServiceError
 from incidents.web.console import bp
 from incidents.web.console.guard import actor, requires, where
@@ -18,7 +19,14 @@ KEY_ID = "<int(min=1, max=2147483647):key_id>"
 @bp.get("/api-keys", endpoint="api_keys")
 @requires(Permission.ADMIN)
 def api_keys_page():
-    return _list(ApiKeyForm())
+    return _list(_form())
+
+
+def _form() -> ApiKeyForm:
+    form = ApiKeyForm()
+    form.customer.choices = [SelectChoice("", "Ops: every customer")] + [
+        SelectChoice(c.slug, f"Customer: {c.name}") for c in customers.list_customers(db_session())]
+    return form
 
 
 def _list(form: ApiKeyForm, *, error: str | None = None, status: int = 200):
@@ -29,12 +37,13 @@ def _list(form: ApiKeyForm, *, error: str | None = None, status: int = 200):
 @bp.post("/api-keys", endpoint="api_keys_create")
 @requires(Permission.ADMIN)
 def create():
-    form = ApiKeyForm()
+    form = _form()
     if not form.validate():
         return _list(form, error=first_error(form), status=400)
     s = db_session()
     try:
-        row, key = api_keys.create(s, name=form.name.data, scope=form.scope.data, actor=actor(), where=where())
+        row, key = api_keys.create(s, name=form.name.data, scope=form.scope.data,
+                                   customer=form.customer.data or None, actor=actor(), where=where())
     except ServiceError as exc:
         s.rollback()
         return _list(form, error=exc.message, status=exc.status)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, Optional
 
 from incidents.domain.enums import Scope
 from incidents.services.api_keys import MAX_NAME
@@ -20,3 +20,5 @@ class ApiKeyForm(FlaskForm):
                        filters=[lambda text: text.strip() if text else text],
                        render_kw={"maxlength": MAX_NAME, "placeholder": "grafana-reader", "autocomplete": "off"})
     scope = SelectField("Scope", choices=SCOPE_CHOICES, default=Scope.READ.value)
+    customer = SelectField("For", validate_choice=False, validators=[Optional(), Length(max=64)],
+                           description="A customer's key reads only that customer's incidents and reports.")
