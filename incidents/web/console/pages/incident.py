@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 
+from incidents import clock
 from incidents.domain.enums import Source, Status
 from incidents.domain.permissions import Permission
-from incidents.services import incident_view, lifecycle
+from incidents.services import incident_view, lifecycle, sla_clock
 from incidents.services.errors import NotFound, ServiceError
 from incidents.web.console import bp, guard
 from incidents.web.console.guard import requires
@@ -44,9 +45,11 @@ def _render(incident_id: int, *, error: str | None = None, status: int = 200, **
     reclassify = bound.get("reclassify") or forms.ReclassifyForm(formdata=None,
                                                                  severity_class=incident.severity_class)
     comment = bound.get("comment") or forms.CommentForm(formdata=None)
+    pause = bound.get("pause") or forms.PauseForm(formdata=None)
     body = render_template("console/incident.html", incident=incident, error=error,
                            timeline=incident_view.timeline(session, incident=incident),
-                           assign=assign, reclassify=reclassify, comment=comment, Status=Status)
+                           assign=assign, reclassify=reclassify, comment=comment, pause=pause,
+                           paused=sla_clock.open_pause(session, incident.id), Status=Status)
     return body, status
 
 
@@ -145,3 +148,20 @@ def reclassify(incident_id: int):
     return _act(incident_id, lifecycle.reclassify, f"Incident #{incident_id} reclassified; its deadline follows the new class.",
                 severity_class=form.severity_class.data, reason=form.reason.data,
                 failed_form={"reclassify": form})
+
+
+@bp.post(INCIDENT + "/pause", endpoint="incident_pause")
+@requires(Permission.WORK)
+def pause(incident_id: int):
+    form = forms.PauseForm()
+    if not form.validate():
+        return _invalid(incident_id, form, "pause")
+    return _act(incident_id, sla_clock.pause, f"SLA clock of #{incident_id} paused: {form.reason.data.strip()}.",
+                reason=form.reason.data, now=clock.now(), failed_form={"pause": form})
+
+
+@bp.post(INCIDENT + "/resume", endpoint="incident_resume")
+@requires(Permission.WORK)
+def resume(incident_id: int):
+    return _act(incident_id, sla_clock.resume, f"SLA clock of #{incident_id} resumed; the deadline moved by the paused time.",
+                now=clock.now())

@@ -12,6 +12,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from incidents.services.lifecycle import MAX_COMMENT
+from incidents.services.sla_clock import MAX_REASON as MAX_PAUSE_REASON
 
 CLASS_CHOICES = [SelectChoice(n, f"Class {n}") for n in (1, 2, 3)]
 MAX_EMAIL = 254
@@ -46,6 +47,13 @@ class ReclassifyForm(FlaskForm):
         DataRequired(message="Say why the class changes."),
         Length(max=MAX_REASON, message=f"The reason is at most {MAX_REASON:,} characters.")],
         render_kw={"maxlength": MAX_REASON, "placeholder": "Why the class changes"})
+
+
+class PauseForm(FlaskForm):
+    reason = StringField("Reason", validators=[
+        DataRequired(message="Say why the SLA clock stops, e.g. waiting on the customer."),
+        Length(max=MAX_PAUSE_REASON, message=f"The reason is at most {MAX_PAUSE_REASON:,} characters.")],
+        render_kw={"maxlength": MAX_PAUSE_REASON, "placeholder": "e.g. waiting on the customer"})
 
 
 class ReportForm(FlaskForm):
