@@ -50,7 +50,7 @@ _integrations, _services, _customers = Integration.__table__, Service.__table__,
 _AUTHENTICATE = DriverStatement(
     select(_integrations.c.id, _integrations.c.name, _integrations.c.type,
            _services.c.id, _services.c.name, _services.c.auto_resolve,
-           _customers.c.id, _customers.c.sla_minutes)
+           _customers.c.id, _customers.c.sla_minutes, _customers.c.sla_clock)
     .select_from(_integrations
                  .join(_services, _services.c.id == _integrations.c.service_id)
                  .join(_customers, _customers.c.id == _services.c.customer_id))
@@ -67,12 +67,12 @@ def authenticate(db: Session | PoolProxiedConnection, key: str | None, *,
     row = _AUTHENTICATE.first(db, {"key_hash": hash_key(key)}) if key else None
     if row is None:
         raise Unauthorized("unknown or revoked integration key")
-    integration_id, name, type_, service_id, service_name, auto_resolve, customer_id, sla = row
+    integration_id, name, type_, service_id, service_name, auto_resolve, customer_id, sla, kinds = row
     if type_ != expected:
         raise Forbidden(f"this key belongs to a {type_} integration; "
                         f"post its alerts to {INTAKE_PATHS[type_]}")
     return IntakeIntegration(integration_id, name, type_, ServiceRef(
-        service_id, service_name, auto_resolve, CustomerRef(customer_id, sla or {})))
+        service_id, service_name, auto_resolve, CustomerRef(customer_id, sla or {}, kinds or {})))
 
 
 def count_duplicate(connection: PoolProxiedConnection, *, integration: IntakeIntegration,

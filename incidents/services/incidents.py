@@ -215,10 +215,13 @@ def _new_incident_values(session: Session, subject: Subject, result: Classificat
 
 def _clock_values(session: Session, customer: Customer | CustomerRef | None, severity_class: int,
                   opened_at: datetime) -> dict:
-    """The deadline on the customer's clock for the class, and when the SLA sweep first looks."""
+    """The deadline on the customer's clock for the class, and when the SLA sweep first looks (the
+    first configured warning). The SLA settings are one statement per opening, none per duplicate."""
+    settings = policy.sla_settings(session)
     clock = policy.response_clock(session, customer=customer, severity_class=severity_class,
-                                  opened_at=opened_at)
-    return {"response_due_at": clock.deadline(), "sla_check_at": next_check(clock, warned=0)}
+                                  opened_at=opened_at, settings=settings)
+    return {"response_due_at": clock.deadline(),
+            "sla_check_at": next_check(clock, warned=0, fractions=settings.warnings)}
 
 
 def _record_opened(session: Session, incident_id: int, result: Classification, actor: Actor,

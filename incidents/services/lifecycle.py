@@ -54,6 +54,9 @@ def resolve(session: Session, *, incident_id: int, actor: Actor, source: Source,
 
 
 def reopen(session: Session, *, incident_id: int, actor: Actor, source: Source) -> Incident:
+    """Back to triggered, paging from the first step again. The response clock: a person's response
+    stands (the clock stays stopped); with none, it runs again, without the time the incident was
+    resolved (sla_clock.after_reopen)."""
     incident = get(session, incident_id, for_update=True)
     if incident.status != Status.RESOLVED:
         raise Conflict(f"incident {incident_id} is not resolved")
@@ -64,12 +67,15 @@ def reopen(session: Session, *, incident_id: int, actor: Actor, source: Source) 
         if newer:
             raise Conflict(f"incident {newer} is already open for the same alert; work on that one")
     now = clock.now()
+    resolved_at, resolved_by = incident.resolved_at or now, incident.resolved_by or ""
     incident.status = Status.TRIGGERED.value
     incident.acknowledged_at = incident.acknowledged_by = None
     incident.resolved_at = incident.resolved_by = None
     incident.updated_at = now
+    how = sla_clock.after_reopen(session, incident=incident, resolved_at=resolved_at, resolved_by=resolved_by,
+                                 now=now)
     timeline.record(session, incident_id=incident.id, kind="reopened", actor=actor, source=source,
-                    message=f"Reopened by {actor.label}")
+                    message=f"Reopened by {actor.label}{how}")
     escalations.restart(session, incident=incident, now=now)
     return incident
 

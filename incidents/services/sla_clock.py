@@ -21,6 +21,7 @@ from incidents.services.errors import Conflict, Invalid
 from incidents.services.incidents import get
 
 MAX_REASON = 500
+RESOLVED_PAUSE = "resolved until reopened"
 
 
 def pause(session: Session, *, incident_id: int, reason: str, actor: Actor, source: Source,
@@ -78,18 +79,49 @@ def stop(session: Session, *, incident: Incident, actor: Actor, now: datetime) -
         current.ended_at = max(now, current.started_at)
 
 
+def after_reopen(session: Session, *, incident: Incident, resolved_at: datetime, resolved_by: str,
+                 now: datetime) -> str:
+    """The response clock of a reopened incident (already TRIGGERED again); says how, for the timeline.
+
+    - A person had responded: the response stands and the clock stays stopped (the deadline was met
+      or not when they answered; reopening does not undo it).
+    - It had breached: the breach stands.
+    - Nobody had responded (e.g. the monitor auto-resolved it): the clock runs again, counted from
+      the opening as before, except the time it spent resolved, which is recorded as a pause
+      ("resolved until reopened"). Nobody was expected to act while it was resolved, so reopening
+      a day later does not breach at once with a deadline in the past; warnings already sent are
+      not sent again.
+    """
+    if incident.responded_at is not None:
+        return f"; the response at {incident.responded_at:%Y-%m-%d %H:%M} UTC stands, so the SLA clock stays stopped"
+    if incident.breached_at is not None:
+        return f"; the SLA breach at {incident.breached_at:%Y-%m-%d %H:%M} UTC stands"
+    # A pause open at the resolution was ended then (stop), a moment after resolved_at at most.
+    start = max([resolved_at, *(row.ended_at for row in _pauses(session, incident.id) if row.ended_at)])
+    if now > start:
+        session.add(SlaPause(incident_id=incident.id, started_at=start, ended_at=now,
+                             reason=RESOLVED_PAUSE, actor=resolved_by[:200]))
+        session.flush()
+    refresh(session, incident, now=now)
+    return (f"; the SLA clock runs again without the {duration_text(now - resolved_at)} it was resolved: "
+            f"respond by {incident.response_due_at:%Y-%m-%d %H:%M} UTC")
+
+
 def refresh(session: Session, incident: Incident, *, now: datetime) -> ResponseClock:
     """Recompute the deadline from the opening time, the class and the pauses (an open pause
     counts as ending now), and when the sweep must next look (never while paused or stopped)."""
+    settings = policy.sla_settings(session)
     spans = _spans(_pauses(session, incident.id))
-    clock = _clock(session, incident, spans)
+    clock = _clock(session, incident, spans, settings)
     due = clock.deadline()
     if due is None:
-        due = _clock(session, incident, [(start, end or max(now, start)) for start, end in spans]).deadline()
+        closed = [(start, end or max(now, start)) for start, end in spans]
+        due = _clock(session, incident, closed, settings).deadline()
     incident.response_due_at = due
     stopped = (incident.responded_at is not None or incident.status == Status.RESOLVED
                or incident.breached_at is not None)
-    incident.sla_check_at = None if stopped else next_check(clock, warned=incident.sla_warned)
+    incident.sla_check_at = None if stopped else next_check(clock, warned=incident.sla_warned,
+                                                            fractions=settings.warnings)
     return clock
 
 
@@ -98,8 +130,8 @@ def open_pause(session: Session, incident_id: int) -> SlaPause | None:
         SlaPause.incident_id == incident_id, SlaPause.ended_at.is_(None))).first()
 
 
-def clock_of(session: Session, incident: Incident) -> ResponseClock:
-    return _clock(session, incident, _spans(_pauses(session, incident.id)))
+def clock_of(session: Session, incident: Incident, settings: policy.SlaSettings | None = None) -> ResponseClock:
+    return _clock(session, incident, _spans(_pauses(session, incident.id)), settings)
 
 
 def is_person(actor: Actor) -> bool:
@@ -134,9 +166,9 @@ def _check(incident: Incident, spans) -> None:
         raise Invalid(f"pause: {error}") from None
 
 
-def _clock(session: Session, incident: Incident, spans) -> ResponseClock:
+def _clock(session: Session, incident: Incident, spans, settings: policy.SlaSettings | None = None) -> ResponseClock:
     return policy.response_clock(session, customer=incident.customer, severity_class=incident.severity_class,
-                                 opened_at=incident.opened_at, pauses=spans)
+                                 opened_at=incident.opened_at, pauses=spans, settings=settings)
 
 
 def _pauses(session: Session, incident_id: int) -> list[SlaPause]:

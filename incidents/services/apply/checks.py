@@ -4,8 +4,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from incidents.models import Alert, Customer, Incident, Service
+from incidents.models import Alert, Customer, Incident, Service, Setting
 from incidents.services.apply.document import Document
+from incidents.services.engine.calendar import SETTING as WORKING_HOURS_SETTING
 
 
 def check(session: Session, document: Document, *, prune: bool) -> list[str]:
@@ -14,6 +15,16 @@ def check(session: Session, document: Document, *, prune: bool) -> list[str]:
         errors += _undeletable_services(session, document)
         errors += _undeletable_customers(session, document)
     return errors
+
+
+def warnings(session: Session, document: Document) -> list[str]:
+    """Working-hours clocks while no working hours are configured: they run 24x7 until some are
+    (a warning, like a policy step's `when`, so the file can be applied before the calendar is agreed)."""
+    if document.working_hours is not None or session.get(Setting, WORKING_HOURS_SETTING) is not None:
+        return []
+    return [f"{customer.path}.sla_clock.{severity_class}: no working_hours are configured, so this class's "
+            "clock runs 24x7 until they are"
+            for customer in document.customers or [] for severity_class in customer.sla_clock or {}]
 
 
 def known_customers(session: Session, document: Document, *, prune: bool) -> set[str]:

@@ -20,8 +20,8 @@ def sync_customers(session: Session, specs: list[CustomerSpec], result: ApplyRes
     result.section("customers")
     by_slug = customers_by_slug(session)
     for spec in specs:
-        values = dict(name=spec.name, sla_minutes=spec.sla_minutes, uptime_target=spec.uptime_target,
-                      contacts=spec.contacts)
+        values = dict(name=spec.name, sla_minutes=spec.sla_minutes, sla_clock=spec.sla_clock,
+                      uptime_target=spec.uptime_target, contacts=spec.contacts)
         row = by_slug.get(spec.slug)
         if row is None:
             by_slug[spec.slug] = Customer(slug=spec.slug, created_at=clock.now(), **values)

@@ -4,14 +4,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from incidents.services.apply import fields, paging_sections, sections
+from incidents.services.apply import fields, paging_sections, sections, sla_sections
 from incidents.services.apply.fields import Keys, Problems
 from incidents.services.apply.result import ApplyFailed
 from incidents.services.apply.source import read_yaml
 from incidents.services.apply.specs import (CustomerSpec, PolicySpec, RotationSpec, RuleSpec, ServiceSpec,
                                             UserSpec, WorkingHoursSpec)
 
-SUPPORTED = ("timezone", "working_hours", "sla", "customers", "users", "classification", "rotations",
+SUPPORTED = ("timezone", "working_hours", "sla", "sla_warnings", "customers", "users", "classification", "rotations",
              "escalation_policies", "services")
 NOT_YET = ("breach_playbook",)
 TOP = Keys(optional=SUPPORTED, unsupported=NOT_YET)
@@ -24,6 +24,7 @@ class Document:
     timezone: str | None = None
     working_hours: WorkingHoursSpec | None = None
     sla: dict[str, int] | None = None
+    sla_warnings: tuple[float, ...] | None = None  # shares of the response time, e.g. (0.5, 0.8)
     customers: list[CustomerSpec] | None = None
     users: list[UserSpec] | None = None
     classification: list[RuleSpec] | None = None
@@ -66,6 +67,7 @@ _PARSERS = {
     "timezone": fields.timezone,
     "working_hours": paging_sections.parse_working_hours,
     "sla": sections.parse_sla,
+    "sla_warnings": sla_sections.parse_sla_warnings,
     "customers": sections.parse_customers,
     "users": sections.parse_users,
     "classification": sections.parse_classification,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 SECTION_VERBS: dict[str, tuple[str, ...]] = {
     "timezone": ("created", "updated", "unchanged"),
     "sla": ("created", "updated", "unchanged"),
+    "sla_warnings": ("created", "updated", "unchanged"),
     "working_hours": ("created", "updated", "unchanged"),
     "customers": ("created", "updated", "unchanged", "deleted"),
     "users": ("created", "updated", "unchanged", "deactivated"),

@@ -11,7 +11,8 @@ from incidents.services.apply.result import ApplyFailed, ApplyResult
 from incidents.services.apply.rotations import delete_rotations, sync_rotations
 from incidents.services.apply.rules import sync_rules
 from incidents.services.apply.services import delete_services, sync_services
-from incidents.services.apply.settings import default_timezone, sync_sla, sync_timezone, sync_working_hours
+from incidents.services.apply.settings import (default_timezone, sync_sla, sync_sla_warnings, sync_timezone,
+                                              sync_working_hours)
 from incidents.services.apply.users import sync_users
 
 
@@ -25,7 +26,8 @@ def apply_document(session: Session, document: Document, *, prune: bool, public_
     errors += references.check(session, document, prune=prune)
     if errors:
         raise ApplyFailed(errors)
-    result = ApplyResult(warnings=document.warnings + references.warnings(session, document))
+    result = ApplyResult(warnings=document.warnings + references.warnings(session, document)
+                         + checks.warnings(session, document))
     _settings(session, document, result)
     if document.customers is not None:
         customers = sync_customers(session, document.customers, result)
@@ -47,6 +49,8 @@ def _settings(session: Session, document: Document, result: ApplyResult) -> None
         sync_timezone(session, document.timezone, result)
     if document.sla is not None:
         sync_sla(session, document.sla, result)
+    if document.sla_warnings is not None:
+        sync_sla_warnings(session, document.sla_warnings, result)
     if document.working_hours is not None:
         zone = default_timezone(session, document.timezone)
         sync_working_hours(session, document.working_hours.stored(zone), result)

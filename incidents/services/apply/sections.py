@@ -7,10 +7,11 @@ from typing import Any
 from incidents.domain.classification import validate_match
 from incidents.domain.enums import IntegrationType, Role
 from incidents.services.apply import fields
+from incidents.services.apply.sla_sections import parse_sla_clock
 from incidents.services.apply.fields import SLUG, SLACK_USER_ID, Keys, Problems
 from incidents.services.apply.specs import CustomerSpec, IntegrationSpec, RuleSpec, ServiceSpec, UserSpec
 
-CUSTOMER = Keys(required=("slug", "name"), optional=("sla", "uptime_target", "contacts"))
+CUSTOMER = Keys(required=("slug", "name"), optional=("sla", "sla_clock", "uptime_target", "contacts"))
 CONTACT = Keys(required=("name",), optional=("email", "phone"))
 USER = Keys(required=("email", "name", "role"), optional=("phone", "slack_user_id", "timezone"))
 RULE = Keys(required=("name", "class", "category", "match"))
@@ -45,12 +46,13 @@ def parse_customers(p: Problems, path: str, value: Any) -> list[CustomerSpec]:
 
 
 def _customer(p: Problems, path: str, raw: dict) -> CustomerSpec:
-    sla = raw.get("sla")
+    sla, kinds = raw.get("sla"), raw.get("sla_clock")
     return CustomerSpec(
         path=path,
         slug=fields.text(p, f"{path}.slug", raw.get("slug"), max_len=64, pattern=SLUG, hint=SLUG_HINT),
         name=fields.text(p, f"{path}.name", raw.get("name"), max_len=200),
         sla_minutes=parse_sla(p, f"{path}.sla", sla) if sla is not None else {},
+        sla_clock=parse_sla_clock(p, f"{path}.sla_clock", kinds) if kinds is not None else {},
         uptime_target=fields.percent(p, f"{path}.uptime_target", raw.get("uptime_target")),
         contacts=fields.records(p, f"{path}.contacts", raw.get("contacts", []), CONTACT, _contact),
     )

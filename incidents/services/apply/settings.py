@@ -1,5 +1,5 @@
-"""Installation-wide settings: the default time zone, the default response time per class, and the
-working week (stored in the form incidents.services.engine.calendar.load() reads)."""
+"""Installation-wide settings: the default time zone, the default response time per class, the
+shares of it at which warnings go out, and the working week (stored in the form incidents.services.engine.calendar.load() reads)."""
 from __future__ import annotations
 
 from typing import Any
@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from incidents.models import Setting
 from incidents.services.apply.result import ApplyResult
 from incidents.services.engine.calendar import SETTING as WORKING_HOURS_SETTING
-from incidents.services.policy import SLA_SETTING
+from incidents.services.policy import SLA_SETTING, WARNINGS_SETTING
 
 TIMEZONE_SETTING = "timezone"
 FALLBACK_TIMEZONE = "UTC"
@@ -30,6 +30,12 @@ def sync_timezone(session: Session, name: str, result: ApplyResult) -> None:
 
 def sync_sla(session: Session, minutes: dict[str, int], result: ApplyResult) -> None:
     _put(session, SLA_SETTING, minutes, section="sla", result=result)
+
+
+def sync_sla_warnings(session: Session, fractions: tuple[float, ...], result: ApplyResult) -> None:
+    """{"fractions": [0.5, 0.8]}, as policy.warning_fractions() reads it. Open incidents keep their
+    deadlines; the sweep warns at the new shares from its next look at each."""
+    _put(session, WARNINGS_SETTING, {"fractions": list(fractions)}, section="sla_warnings", result=result)
 
 
 def sync_working_hours(session: Session, value: dict[str, Any], result: ApplyResult) -> None:

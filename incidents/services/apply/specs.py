@@ -12,6 +12,7 @@ class CustomerSpec:
     slug: str
     name: str
     sla_minutes: dict[str, int]
+    sla_clock: dict[str, str]  # {"3": "working_hours"}: only the classes not counted 24x7
     uptime_target: float | None
     contacts: list[dict[str, str | None]]
 

@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session
 
 from incidents.domain.enums import Role, Source, Status
 from incidents.domain.escalation import Recipient, Step
-from incidents.domain.response_clock import WARNING_FRACTIONS, ResponseClock, next_check
+from incidents.domain.response_clock import ResponseClock, next_check
 from incidents.models import Escalation, EscalationPolicy, Incident, User
-from incidents.services import after_commit, sla_clock, timeline
+from incidents.services import after_commit, policy, sla_clock, timeline
 from incidents.services.actor import Actor
 from incidents.services.engine import escalations, outbox, targets
 
@@ -42,35 +42,41 @@ def run(session: Session, *, now: datetime, limit: int = BATCH) -> int:
                     Incident.breached_at.is_(None), Incident.status != Status.RESOLVED.value)
              .order_by(Incident.sla_check_at).limit(limit).with_for_update(skip_locked=True))
     incidents = list(session.scalars(query))
+    settings = policy.sla_settings(session) if incidents else None  # once per batch
     for incident in incidents:
-        check(session, incident, now=now)
+        check(session, incident, now=now, settings=settings)
     return len(incidents)
 
 
-def check(session: Session, incident: Incident, *, now: datetime) -> None:
-    clock = sla_clock.clock_of(session, incident)
+def check(session: Session, incident: Incident, *, now: datetime,
+          settings: policy.SlaSettings | None = None) -> None:
+    """Warn at each configured share not yet warned of (`sla_warnings`, read now: a change by
+    `vigil apply` counts from the next look), or breach at the deadline."""
+    settings = settings or policy.sla_settings(session)
+    fractions = settings.warnings
+    clock = sla_clock.clock_of(session, incident, settings)
     if clock.paused(now):
         incident.sla_check_at = None
         return
     if clock.breached(now):
-        incident.sla_warned = max(incident.sla_warned, len(WARNING_FRACTIONS))
+        incident.sla_warned = max(incident.sla_warned, len(fractions))
         _breach(session, incident, clock, now)
         return
     used = clock.fraction(now)
-    while incident.sla_warned < len(WARNING_FRACTIONS) and used >= WARNING_FRACTIONS[incident.sla_warned]:
-        _warn(session, incident, incident.sla_warned, now)
+    while incident.sla_warned < len(fractions) and used >= fractions[incident.sla_warned]:
+        _warn(session, incident, fractions[incident.sla_warned], incident.sla_warned, now)
         incident.sla_warned += 1
-    incident.sla_check_at = next_check(clock, warned=incident.sla_warned)
+    incident.sla_check_at = next_check(clock, warned=incident.sla_warned, fractions=fractions)
 
 
-def _warn(session: Session, incident: Incident, index: int, now: datetime) -> None:
-    share = round(WARNING_FRACTIONS[index] * 100)
+def _warn(session: Session, incident: Incident, fraction: float, index: int, now: datetime) -> None:
+    share = f"{fraction * 100:g}"
     people = _current_targets(session, incident, now) + _triage(session, now)
     reached = _notify(session, incident, WARNING_STEP - index, people, now)
     timeline.record(session, incident_id=incident.id, kind="sla_warning", actor=SYSTEM, source=Source.SYSTEM,
                     message=f"SLA warning: {share}% of the response time used "
                             f"(due {incident.response_due_at:%Y-%m-%d %H:%M} UTC){_told(reached)}",
-                    data={"share": WARNING_FRACTIONS[index], "warned": reached})
+                    data={"share": fraction, "warned": reached})
 
 
 def _breach(session: Session, incident: Incident, clock: ResponseClock, now: datetime) -> None:
