@@ -15,15 +15,16 @@ from tests.helpers import bearer
 from tests.report_world import build
 
 OCTOBER = date(2026, 10, 1)
+NO_PAUSES = {"paused_incidents": 0, "pauses": 0, "paused_seconds": 0.0}
 EMPTY = {"opened": 0, "met": 0, "breached": 0, "pending": 0, "share_met": None, "mtta_mean": None,
-         "mtta_p90": None, "mttr_mean": None, "mttr_p90": None}
+         "mtta_p90": None, "mttr_mean": None, "mttr_p90": None, **NO_PAUSES}
 ACME_CLASSES = [
     {"severity_class": 1, "opened": 3, "met": 1, "breached": 2, "pending": 0, "share_met": 33.33,
-     "mtta_mean": 3000.0, "mtta_p90": 4920.0, "mttr_mean": 9000.0, "mttr_p90": 10440.0},
+     "mtta_mean": 3000.0, "mtta_p90": 4920.0, "mttr_mean": 9000.0, "mttr_p90": 10440.0, **NO_PAUSES},
     {"severity_class": 2, **EMPTY},
     # acknowledged after 1..10 minutes: mean 330 s; p90 at rank 0.9 * 9 = 8.1: 540 + 0.1 * 60
     {"severity_class": 3, "opened": 10, "met": 10, "breached": 0, "pending": 0, "share_met": 100.0,
-     "mtta_mean": 330.0, "mtta_p90": 546.0, "mttr_mean": 660.0, "mttr_p90": 1092.0},
+     "mtta_mean": 330.0, "mtta_p90": 546.0, "mttr_mean": 660.0, "mttr_p90": 1092.0, **NO_PAUSES},
 ]
 
 
@@ -40,9 +41,10 @@ def test_one_customers_month_exactly(session, world):
     assert acme["breaches"] == [
         {"incident_id": world.late_id, "title": "Checkout down again", "severity_class": 1,
          "deadline": "2026-10-10T02:00:00+00:00", "responded_at": "2026-10-10T02:30:00+00:00",
-         "overrun_seconds": 1800.0},
+         "overrun_seconds": 1800.0, "pauses": 0, "paused_seconds": 0.0},
         {"incident_id": world.silent_id, "title": "API down at month end", "severity_class": 1,
-         "deadline": "2026-11-01T00:00:00+00:00", "responded_at": None, "overrun_seconds": None},
+         "deadline": "2026-11-01T00:00:00+00:00", "responded_at": None, "overrun_seconds": None,
+         "pauses": 0, "paused_seconds": 0.0},
     ]
     assert report["total"] == ACME_CLASSES
 
@@ -74,7 +76,7 @@ def test_all_customers_and_their_total(session, world):
     assert [c["opened"] for c in globex["classes"]] == [0, 1, 0]  # November's is not October's
     assert report["total"][1] == {"severity_class": 2, "opened": 1, "met": 1, "breached": 0, "pending": 0,
                                   "share_met": 100.0, "mtta_mean": 1800.0, "mtta_p90": 1800.0,
-                                  "mttr_mean": 3600.0, "mttr_p90": 3600.0}
+                                  "mttr_mean": 3600.0, "mttr_p90": 3600.0, **NO_PAUSES}
     assert report["total"][0] == ACME_CLASSES[0] and report["total"][2] == ACME_CLASSES[2]
 
 

@@ -10,7 +10,7 @@ intervals of class-1 "outage" incidents clipped to the month (an outage still op
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 
 from sqlalchemy import select
@@ -39,6 +39,9 @@ class ClassFigures:
     mtta_p90: float | None = None
     mttr_mean: float | None = None
     mttr_p90: float | None = None
+    paused_incidents: int = 0  # incidents whose clock was paused at least once
+    pauses: int = 0
+    paused_seconds: float = 0.0  # every pause's length together (an open pause up to as_of)
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,22 @@ class Breach:
     deadline: datetime
     responded_at: datetime | None  # None: no response
     overrun: float | None  # seconds past the deadline; None while there is no response
+    pauses: int = 0
+    paused_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class IncidentOutcome:
+    """One incident of the month and whether its response met the deadline."""
+    incident_id: int
+    title: str
+    severity_class: int
+    opened_at: datetime
+    deadline: datetime
+    responded_at: datetime | None
+    outcome: str  # met, breached or pending
+    pauses: int = 0
+    paused_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -68,6 +87,7 @@ class CustomerReport:
     classes: list[ClassFigures]
     breaches: list[Breach] = field(default_factory=list)
     uptime: list[ServiceUptime] = field(default_factory=list)
+    incidents: list[IncidentOutcome] | None = None  # listed in one customer's report, not in all
 
 
 @dataclass(frozen=True)
@@ -109,23 +129,30 @@ def sla_report(session: Session, *, customer_slug: str | None, month: date,
     conditions.append(Incident.customer_id == ids[0] if customer_slug is not None
                       else Incident.customer_id.is_not(None))
     rows = reports_sql.class_rows(session, conditions, by_customer=True, as_of=as_of)
+    pauses = {(r["customer_id"], r["severity_class"]): r
+              for r in reports_sql.pause_rows(session, conditions, by_customer=True, as_of=as_of)}
     per_customer: dict[int, dict[int, ClassFigures]] = {}
     for row in rows:
-        per_customer.setdefault(row["customer_id"], {})[row["severity_class"]] = _figures(row)
+        per_customer.setdefault(row["customer_id"], {})[row["severity_class"]] = _figures(
+            row, pauses.get((row["customer_id"], row["severity_class"])))
     breaches: dict[int, list[Breach]] = {}
     for row in reports_sql.breach_rows(session, conditions, as_of=as_of):
         breaches.setdefault(row.customer_id, []).append(Breach(
             row.id, row.title, row.severity_class, row.response_due_at, row.responded_at,
-            float(row.overrun) if row.overrun is not None else None))
+            float(row.overrun) if row.overrun is not None else None, row.pauses, float(row.paused)))
     downtime = reports_sql.downtime_rows(session, customer_ids=ids if customer_slug else None,
                                          start=start, end=min(end, max(as_of, start)))
     reports = [_customer(c, per_customer.get(c.id, {}), breaches.get(c.id, []), downtime, start, end)
                for c in customers]
     if customer_slug is not None:
+        reports[0] = replace(reports[0], incidents=_outcomes(session, conditions, as_of))
         total = reports[0].classes
     else:
         by_class = reports_sql.class_rows(session, conditions, by_customer=False, as_of=as_of)
-        total = _all_classes({r["severity_class"]: _figures(r) for r in by_class})
+        paused = {r["severity_class"]: r for r in
+                  reports_sql.pause_rows(session, conditions, by_customer=False, as_of=as_of)}
+        total = _all_classes({r["severity_class"]: _figures(r, paused.get(r["severity_class"]))
+                              for r in by_class})
     return Report(month=month, customers=reports, total=total)
 
 
@@ -169,14 +196,23 @@ def _all_classes(figures: dict[int, ClassFigures]) -> list[ClassFigures]:
     return [figures.get(k, ClassFigures(k)) for k in SEVERITY_CLASSES]
 
 
-def _figures(row: dict) -> ClassFigures:
+def _outcomes(session: Session, conditions: list, as_of: datetime) -> list[IncidentOutcome]:
+    return [IncidentOutcome(r.id, r.title, r.severity_class, r.opened_at, r.response_due_at, r.responded_at,
+                            r.outcome, r.pauses, float(r.paused))
+            for r in reports_sql.incident_rows(session, conditions, as_of=as_of)]
+
+
+def _figures(row: dict, paused: dict | None = None) -> ClassFigures:
     decided = row["met"] + row["breached"]
+    paused = paused or {"paused_incidents": 0, "pauses": 0, "paused_seconds": 0}
     return ClassFigures(
         severity_class=row["severity_class"], opened=row["opened"], met=row["met"],
         breached=row["breached"], pending=row["opened"] - decided,
         share_met=round(100 * row["met"] / decided, 2) if decided else None,
         mtta_mean=_round(row["mtta_mean"]), mtta_p90=_round(row["mtta_p90"]),
-        mttr_mean=_round(row["mttr_mean"]), mttr_p90=_round(row["mttr_p90"]))
+        mttr_mean=_round(row["mttr_mean"]), mttr_p90=_round(row["mttr_p90"]),
+        paused_incidents=paused["paused_incidents"], pauses=paused["pauses"],
+        paused_seconds=float(paused["paused_seconds"] or 0))
 
 
 def _round(value) -> float | None:

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
-from incidents.models import Incident
+from incidents.models import Incident, SlaPause
 
 P90 = 0.9
 OUTAGE = "outage"
@@ -91,11 +91,52 @@ def _p90_sqlite(session: Session, conditions: list, keys: list, duration) -> dic
     return found
 
 
+def paused_seconds(session: Session, as_of: datetime) -> ColumnElement:
+    """One pause's length in whole seconds; a pause still open counts up to `as_of`."""
+    stop = func.coalesce(SlaPause.ended_at, _at(as_of))
+    return seconds(session, case((stop > SlaPause.started_at, stop), else_=SlaPause.started_at),
+                   SlaPause.started_at)
+
+
+def pause_rows(session: Session, conditions: list, *, by_customer: bool, as_of: datetime) -> list[dict]:
+    """Per class (and per customer): incidents paused, pauses and seconds paused. The join starts
+    from the month's incidents (their indexes) and reaches sla_pauses by its incident_id index."""
+    keys = [Incident.customer_id, Incident.severity_class] if by_customer else [Incident.severity_class]
+    query = (select(*keys, func.count(func.distinct(Incident.id)).label("paused_incidents"),
+                    func.count(SlaPause.id).label("pauses"),
+                    func.sum(paused_seconds(session, as_of)).label("paused_seconds"))
+             .join(SlaPause, SlaPause.incident_id == Incident.id).where(*conditions).group_by(*keys))
+    return [dict(r._mapping) for r in session.execute(query)]
+
+
+def _pause_columns(session: Session, as_of: datetime) -> list:
+    """Each listed incident's pauses and seconds paused, by a look-up on sla_pauses.incident_id."""
+    mine = SlaPause.incident_id == Incident.id
+    return [select(func.count(SlaPause.id)).where(mine).scalar_subquery().label("pauses"),
+            select(func.coalesce(func.sum(paused_seconds(session, as_of)), 0)).where(mine)
+            .scalar_subquery().label("paused")]
+
+
+def outcome(session: Session, as_of: datetime) -> ColumnElement[str]:
+    return case((met(session), "met"), (breached(session, as_of), "breached"), else_="pending")
+
+
+def incident_rows(session: Session, conditions: list, *, as_of: datetime) -> list:
+    """Every incident in the month, oldest first, with its outcome and its pauses."""
+    query = (select(Incident.id, Incident.customer_id, Incident.title, Incident.severity_class,
+                    Incident.opened_at, Incident.response_due_at, responded_at().label("responded_at"),
+                    outcome(session, as_of).label("outcome"), *_pause_columns(session, as_of))
+             .where(*conditions).order_by(Incident.customer_id, Incident.opened_at, Incident.id))
+    return list(session.execute(query))
+
+
 def breach_rows(session: Session, conditions: list, *, as_of: datetime) -> list:
-    """Every breach in the month, oldest first: id, customer, title, class, deadline, response."""
+    """Every breach in the month, oldest first: id, customer, title, class, deadline, response,
+    overrun, and the incident's pauses."""
     query = (select(Incident.id, Incident.customer_id, Incident.title, Incident.severity_class,
                     Incident.response_due_at, responded_at().label("responded_at"),
-                    seconds(session, responded_at(), Incident.response_due_at).label("overrun"))
+                    seconds(session, responded_at(), Incident.response_due_at).label("overrun"),
+                    *_pause_columns(session, as_of))
              .where(*conditions, breached(session, as_of))
              .order_by(Incident.customer_id, Incident.opened_at, Incident.id))
     return list(session.execute(query))

@@ -16,7 +16,7 @@ from incidents.web.console import bp
 from incidents.web.console.guard import requires
 from incidents.web.reports_charts import class_chart, uptime_chart
 from incidents.web.reports_format import report_csv
-from incidents.web.reports_pdf import report_pdf, span
+from incidents.web.reports_pdf import paused, report_pdf, span
 from incidents.web.session import db_session
 
 MAX_SLUG = 64
@@ -39,7 +39,7 @@ def reports_page():
     report = reports.sla_report(session, customer_slug=slug, month=month, as_of=now)
     charts = {c.slug: (class_chart(c.classes), uptime_chart(c.uptime, c.uptime_target) if c.uptime else None)
               for c in report.customers}
-    return render_template("console/reports.html", report=report, charts=charts, span_=span, choices=choices,
+    return render_template("console/reports.html", report=report, charts=charts, span_=span, paused_=paused, choices=choices,
                            slug=slug, month_text=month_text, error=None, generated_at=now,
                            total_chart=class_chart(report.total))
 
