@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from apiflask import APIBlueprint, Schema
+from apiflask.schemas import FileSchema
 from apiflask.fields import String
 from apiflask.validators import Length
 from flask import Response
@@ -9,7 +10,8 @@ from flask import Response
 from incidents import clock
 from incidents.services import reports
 from incidents.web.auth import auth
-from incidents.web.reports_format import report_csv, report_json
+from incidents.web.reports_format import CSV_COLUMNS, report_csv, report_json
+from incidents.web.reports_schemas import SlaReportOut
 from incidents.web.session import db_session
 
 bp = APIBlueprint("reports_api", __name__, url_prefix="/api/v1/reports", tag="Reports")
@@ -32,6 +34,7 @@ def _report(query: dict) -> reports.Report:
 @bp.get("/sla")
 @bp.auth_required(auth, roles=["read"])
 @bp.input(ReportQuery, location="query", arg_name="query")
+@bp.output(SlaReportOut, description="the report")
 @bp.doc(summary="A month's SLA and uptime report, for one customer or all", responses=RESPONSES)
 def sla(query: dict):
     return report_json(_report(query))
@@ -40,7 +43,10 @@ def sla(query: dict):
 @bp.get("/sla.csv")
 @bp.auth_required(auth, roles=["read"])
 @bp.input(ReportQuery, location="query", arg_name="query")
-@bp.doc(summary="The same report as CSV: class, breach and uptime records", responses=RESPONSES)
+@bp.output(FileSchema(type="string", format="binary"), content_type="text/csv",
+           description="a CSV attachment with a header row: " + ",".join(CSV_COLUMNS) + ". `record` says "
+           "which columns a row fills: class, breach, incident (one customer's report), uptime or total")
+@bp.doc(summary="The same report as CSV: class, breach, incident and uptime records", responses=RESPONSES)
 def sla_csv(query: dict):
     month = query["month"]
     name = f"sla-{query.get('customer') or 'all'}-{month}.csv"
