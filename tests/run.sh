@@ -21,12 +21,14 @@ step "installing Vigil and its test dependencies"
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
 
-# Debian packages the tests drive: a real Alertmanager (end-to-end intake) and Chromium (console
-# tests in a real browser). Installed when we can (root with apt-get); otherwise those tests skip
-# with a note, except in CI where a missing one fails.
+# Debian packages the tests drive: a real Alertmanager (end-to-end intake), Chromium (console
+# tests in a real browser) and libfaketime (end-to-end SLA warnings on a clock the test moves).
+# Installed when we can (root with apt-get); otherwise those tests skip with a note, except in CI
+# where a missing one fails.
 packages=()
 command -v prometheus-alertmanager >/dev/null 2>&1 || packages+=(prometheus-alertmanager)
 [ -x /usr/bin/chromium ] || packages+=(chromium fonts-dejavu-core)
+compgen -G '/usr/lib/*/faketime/libfaketime.so.1' >/dev/null || packages+=(faketime)
 if ((${#packages[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     step "installing ${packages[*]} (Debian) for the end-to-end and browser tests"

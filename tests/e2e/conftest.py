@@ -1,13 +1,14 @@
 """Fixtures for end-to-end tests: a live Vigil on loopback and a real Prometheus Alertmanager
-pointed at it.
+pointed at it; libfaketime for processes whose clock a test moves.
 
 The Vigil server serves the suite's `app` (same database as the test, already migrated, emptied
 after each test) with werkzeug in a daemon thread. Alertmanager is the Debian package
 `prometheus-alertmanager`; without it these tests skip, except in CI (CI=true), where they fail so
-a missing package cannot pass unnoticed.
+a missing package cannot pass unnoticed. The same goes for libfaketime (Debian package `faketime`).
 """
 from __future__ import annotations
 
+import glob
 import os
 import shutil
 import socket
@@ -23,6 +24,7 @@ import requests
 from werkzeug.serving import make_server
 
 ALERTMANAGER = "prometheus-alertmanager"
+LIBFAKETIME = "/usr/lib/*/faketime/libfaketime.so.1"  # Debian's multiarch path
 IN_CI = os.environ.get("CI") == "true"
 READY_TIMEOUT = 20.0
 LOG_TAIL_LINES = 60
@@ -89,6 +91,18 @@ def alertmanager_binary() -> str:
             pytest.fail(f"CI=true: {message}. CI must install the package.", pytrace=False)
         pytest.skip(message)
     return path
+
+
+@pytest.fixture(scope="session")
+def libfaketime() -> str:
+    """The libfaketime preload library: the path for LD_PRELOAD."""
+    found = sorted(glob.glob(LIBFAKETIME))
+    if not found:
+        message = "libfaketime is not installed; the SLA clock tests need it (sudo apt-get install -y faketime)"
+        if IN_CI:
+            pytest.fail(f"CI=true: {message}. CI must install the package.", pytrace=False)
+        pytest.skip(message)
+    return found[0]
 
 
 @pytest.fixture
