@@ -50,7 +50,7 @@ class ReclassifyForm(FlaskForm):
 
 
 class PauseForm(FlaskForm):
-    reason = StringField("Reason", validators=[
+    reason = StringField("Why pause the SLA clock", validators=[
         DataRequired(message="Say why the SLA clock stops, e.g. waiting on the customer."),
         Length(max=MAX_PAUSE_REASON, message=f"The reason is at most {MAX_PAUSE_REASON:,} characters.")],
         render_kw={"maxlength": MAX_PAUSE_REASON, "placeholder": "e.g. waiting on the customer"})
