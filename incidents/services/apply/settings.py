@@ -1,5 +1,6 @@
 """Installation-wide settings: the default time zone, the default response time per class, the
-shares of it at which warnings go out, and the working week (stored in the form incidents.services.engine.calendar.load() reads)."""
+shares of it at which warnings go out, and the working week (stored in the form
+incidents.services.engine.calendar.load() reads)."""
 from __future__ import annotations
 
 from typing import Any
