@@ -1,7 +1,8 @@
 """One incident: its facts, its timeline (events, alerts and pages merged), and the actions.
 
-Every action is a POST that calls the same lifecycle verb the API, Slack and SMS call, with the
-signed-in person as actor and "console" as the door, then redirects back (Post/Redirect/Get).
+Every action is a POST that calls the same service verb the API, Slack and SMS call (lifecycle, or
+sla_clock to pause the response clock), with the signed-in person as actor and "console" as the
+door, then redirects back (Post/Redirect/Get).
 Each route checks the role itself: hiding a button is a courtesy, the decorator is the rule.
 """
 from __future__ import annotations
@@ -60,7 +61,7 @@ def _vary(response):
 
 
 def _act(incident_id: int, verb, done: str, *, failed_form: dict | None = None, **arguments):
-    """Run one lifecycle verb as the signed-in person through the console door."""
+    """Run one service verb as the signed-in person through the console door."""
     session = db_session()
     try:
         verb(session, incident_id=incident_id, actor=guard.actor(), source=Source.CONSOLE, **arguments)
@@ -156,7 +157,7 @@ def pause(incident_id: int):
     form = forms.PauseForm()
     if not form.validate():
         return _invalid(incident_id, form, "pause")
-    return _act(incident_id, sla_clock.pause, f"SLA clock of #{incident_id} paused: {form.reason.data.strip()}.",
+    return _act(incident_id, sla_clock.pause, f"SLA clock of #{incident_id} paused: {form.reason.data.strip().rstrip('.')}.",
                 reason=form.reason.data, now=clock.now(), failed_form={"pause": form})
 
 
