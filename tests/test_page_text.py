@@ -7,7 +7,7 @@ import json
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from incidents.domain.page_text import (GSM_BASIC, GSM_EXTENDED, Stamp, is_gsm, slack_escape, slack_page_blocks,
+from incidents.domain.page_text import (GSM_BASIC, GSM_EXTENDED, Stamp, is_gsm, lead, slack_escape, slack_page_blocks,
                                         sms_bundle, sms_page, sms_segments, sms_units)
 from tests.fakes import slack_blocks
 
@@ -195,3 +195,16 @@ def test_an_unknown_status_is_refused():
 
 def test_slack_escape_escapes_ampersand_first():
     assert slack_escape("&lt; <b> & >") == "&amp;lt; &lt;b&gt; &amp; &gt;"
+
+
+def test_sla_warning_and_breach_pages_say_what_they_are_first():
+    assert lead(-10) == lead(-14) == "SLA warning" and lead(-20) == "SLA BREACHED"
+    assert lead(0) is None and lead(2) is None
+    warning = sms_page(42, 1, "Checkout down", "acme", "10:30", "4k", lead=lead(-11))
+    assert warning == "Vigil SLA warning #42 C1 acme: Checkout down. Respond by 10:30. Reply 4ka ack, 4kr resolve, 4ke escalate"
+    breach = sms_page(42, 1, "Checkout down", "acme", "10:30", "4k", lead=lead(-20))
+    assert breach.startswith("Vigil SLA BREACHED #42 C1 acme: Checkout down. Was due 10:30. Reply 4ka ack")
+    text, blocks = slack_page_blocks(**PAGE, status="triggered", lead=lead(-20))
+    assert text.startswith("Vigil SLA BREACHED #")
+    assert blocks[0]["text"]["text"].split("\n")[0].endswith("*SLA BREACHED · #142 · Class 1 · acme*")
+    assert blocks[1]["elements"][0]["text"] == "Was due 10:30" and text.endswith("(was due 10:30)")

@@ -76,7 +76,11 @@ def test_warnings_at_half_and_four_fifths_then_the_breach(paging, alert, triage,
     assert pages(session, incident_id, WARNING_STEP) == [
         (f"user:{ana}", "slack"), (f"user:{ana}", "sms"), (f"user:{tom}", "slack"), (f"user:{tom}", "sms")]
     assert len(fake_twilio.bodies_to(ANA)) == 2 and len(fake_twilio.bodies_to(TOM)) == 1
-    assert fake_twilio.bodies_to(TOM)[0].startswith(f"Vigil #{incident_id} C1 acme: Checkout is down. Respond by")
+    # A warning says what it is first, on both channels, so nobody takes it for a repeated page.
+    assert fake_twilio.bodies_to(TOM)[0].startswith(
+        f"Vigil SLA warning #{incident_id} C1 acme: Checkout is down. Respond by")
+    warned = [m for m in fake_slack.posts if m.text.startswith("Vigil SLA warning")]
+    assert len(warned) == 2 and "SLA warning" in warned[0].blocks[0]["text"]["text"]
 
     at(clock, paging, 1, 36)
     at(clock, paging, 1, 40)
@@ -96,6 +100,8 @@ def test_warnings_at_half_and_four_fifths_then_the_breach(paging, alert, triage,
     # The next step (Lee) fired at the breach, not three hours later.
     assert pages(session, incident_id, 2) == [(f"user:{lee}", "slack"), (f"user:{lee}", "sms")]
     assert len(fake_twilio.bodies_to(LEE)) == 2
+    notice, = [b for b in fake_twilio.bodies_to(LEE) if "SLA BREACHED" in b]
+    assert notice.startswith(f"Vigil SLA BREACHED #{incident_id} C1 acme: Checkout is down. Was due ")
     assert len(sla_events(session, incident_id)) == 3
 
     at(clock, paging, 3)

@@ -68,17 +68,35 @@ def sms_segments(text: str) -> int:
     return segments
 
 
+# Step markers of the pages the SLA sweep sends (engine/sla_sweep.py): no policy step has them.
+SLA_WARNING_STEP = -10  # -10: the first warning, -11: the second, ...
+SLA_BREACH_STEP = -20
+
+
+def lead(step: int) -> str | None:
+    """What a page is when it is not an escalation page, said first so nobody at 3 a.m. takes an
+    SLA warning or breach notice for a repeated page."""
+    if step == SLA_BREACH_STEP:
+        return "SLA BREACHED"
+    if SLA_BREACH_STEP < step <= SLA_WARNING_STEP:
+        return "SLA warning"
+    return None
+
+
 def sms_page(number: int, severity_class: int, title: str, customer: str | None,
-             due_at_local_str: str | None, code: str) -> str:
-    """E.g. "Vigil #142 C1 acme: Checkout down. Respond by 10:30. Reply 4ka ack, 4kr resolve, 4ke escalate"."""
+             due_at_local_str: str | None, code: str, lead: str | None = None) -> str:
+    """E.g. "Vigil #142 C1 acme: Checkout down. Respond by 10:30. Reply 4ka ack, 4kr resolve, 4ke escalate";
+    with a lead: "Vigil SLA warning #142 C1 acme: ..."."""
     title, customer = _clean(title), _clean(customer or "")
     gsm_title, gsm_customer = _to_gsm(title), _to_gsm(customer)
     if gsm_title is not None and gsm_customer is not None:
         title, customer = gsm_title, gsm_customer
     title = title or "(no title)"
     customer = _sms_shorten(customer, SMS_CUSTOMER_MAX)
-    head = f"Vigil #{number} C{severity_class}" + (f" {customer}" if customer else "") + ": "
-    tail = (f"Respond by {_clean(due_at_local_str)}. " if due_at_local_str else "") + \
+    head = "Vigil " + (f"{lead} " if lead else "") + f"#{number} C{severity_class}" + \
+        (f" {customer}" if customer else "") + ": "
+    due_word = "Was due" if lead == "SLA BREACHED" else "Respond by"
+    tail = (f"{due_word} {_clean(due_at_local_str)}. " if due_at_local_str else "") + \
         f"Reply {code}a ack, {code}r resolve, {code}e escalate"
     return _fit_title(head, title, tail)
 
@@ -190,7 +208,7 @@ def slack_escape(text: str) -> str:
 def slack_page_blocks(*, incident_id: int, number: int, severity_class: int, title: str,
                       customer: str | None, due: str | None, status: Status | str,
                       acknowledged: Stamp | None = None, resolved: Stamp | None = None,
-                      url: str | None = None) -> tuple[str, list[dict]]:
+                      url: str | None = None, lead: str | None = None) -> tuple[str, list[dict]]:
     """(notification text, Block Kit blocks) for a page, and for its chat.update as it changes:
     triggered shows all three buttons, acknowledged who and when (Resolve and Escalate left),
     resolved who and when with no buttons."""
@@ -198,8 +216,9 @@ def slack_page_blocks(*, incident_id: int, number: int, severity_class: int, tit
     title = slack_escape(_shorten(_clean(title) or "(no title)", SLACK_TITLE_MAX))
     customer = slack_escape(_shorten(_clean(customer), SLACK_NAME_MAX))
     ref = f"<{slack_escape(url)}|#{number}>" if url else f"#{number}"
-    about = " · ".join(filter(None, [ref, f"Class {severity_class}", customer]))
-    notes = _slack_notes(status, due, acknowledged, resolved, bold=True)
+    about = " · ".join(filter(None, [lead, ref, f"Class {severity_class}", customer]))
+    due_word = "Was due" if lead == "SLA BREACHED" else "Respond by"
+    notes = _slack_notes(status, due, acknowledged, resolved, bold=True, due_word=due_word)
     blocks: list[dict] = [
         {"type": "section", "text": {"type": "mrkdwn", "text": f"{_ICONS[status]} *{about}*\n{title}"}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": note} for note in notes]},
@@ -208,13 +227,14 @@ def slack_page_blocks(*, incident_id: int, number: int, severity_class: int, tit
     if actions:
         blocks.append({"type": "actions", "block_id": "incident_actions",
                        "elements": [_button(action, incident_id) for action in actions]})
-    latest = _slack_notes(status, due, acknowledged, resolved, bold=False)[0]
-    text = f"Vigil #{number} C{severity_class}" + (f" {customer}" if customer else "") + f": {title}"
+    latest = _slack_notes(status, due, acknowledged, resolved, bold=False, due_word=due_word)[0]
+    text = "Vigil " + (f"{lead} " if lead else "") + f"#{number} C{severity_class}" + \
+        (f" {customer}" if customer else "") + f": {title}"
     return f"{text} ({latest[0].lower()}{latest[1:]})", blocks
 
 
 def _slack_notes(status: Status, due: str | None, acknowledged: Stamp | None,
-                 resolved: Stamp | None, *, bold: bool) -> list[str]:
+                 resolved: Stamp | None, *, bold: bool, due_word: str = "Respond by") -> list[str]:
     """Context lines, the most recent first (the first also ends the notification text)."""
     notes = []
     if status is Status.RESOLVED and resolved:
@@ -222,7 +242,7 @@ def _slack_notes(status: Status, due: str | None, acknowledged: Stamp | None,
     if status is not Status.TRIGGERED and acknowledged:
         notes.append(_stamp("Acknowledged", acknowledged, bold))
     if status is Status.TRIGGERED and due:  # an acknowledgement is the response
-        notes.append(f"Respond by {slack_escape(_clean(due))}")
+        notes.append(f"{due_word} {slack_escape(_clean(due))}")
     return notes or [status.value.capitalize()]
 
 

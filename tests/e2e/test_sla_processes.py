@@ -199,7 +199,7 @@ def test_warnings_page_ahead_of_the_deadline_and_the_breach_at_it(sla_vigil, fak
     assert warning["message"].startswith("SLA warning: 50% of the response time used"), warning
     assert _at(warning["at"]) < due
     [to_tia] = watch.sms("tia")
-    assert to_tia.startswith(f"Vigil #{incident_id} C1 acme: Checkout is down. Respond by "), to_tia
+    assert to_tia.startswith(f"Vigil SLA warning #{incident_id} C1 acme: Checkout is down. Respond by "), to_tia
     assert api.incident(incident_id)["breached_at"] is None
 
     # Past 80%: the second warning, to the same two.
@@ -221,7 +221,7 @@ def test_warnings_page_ahead_of_the_deadline_and_the_breach_at_it(sla_vigil, fak
     paged = [(e["message"], e["at"]) for e in api.events(incident_id, "paged")]
     assert [m for m, _ in paged] == ["Paging Ana by SMS and Slack (step 1)", "Paging Lee by SMS and Slack (step 2)"]
     assert _at(paged[-1][1]) >= _at(breach["at"]), paged
-    assert watch.sms("ada")[0].startswith(f"Vigil #{incident_id} C1 acme:"), watch.sms("ada")
+    assert watch.sms("ada")[0].startswith(f"Vigil SLA BREACHED #{incident_id} C1 acme:"), watch.sms("ada")
     assert watch.sms("lee")[0].startswith(f"Vigil #{incident_id} C1 acme:"), watch.sms("lee")
     live.alive()
 

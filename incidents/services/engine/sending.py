@@ -113,11 +113,12 @@ def compose(session: Session, page: Page, public_url: str, *, now: datetime) -> 
     customer = incident.customer.slug if incident.customer else None
     if page.channel == "sms":
         text = page_text.sms_page(incident.id, incident.severity_class, incident.title, customer,
-                                  due, page.code or "")
+                                  due, page.code or "", lead=page_text.lead(page.step))
         return Message("sms", page.address, sms=text)
     blocks = page_text.slack_page_blocks(
         incident_id=incident.id, number=incident.id, severity_class=incident.severity_class,
-        title=incident.title, customer=customer, due=due, status=incident.status)
+        title=incident.title, customer=customer, due=due, status=incident.status,
+        lead=page_text.lead(page.step))
     return Message("slack", page.address, slack=blocks)
 
 
@@ -173,7 +174,8 @@ def refresh_slack(session: Session, *, incident_id: int, providers: Providers) -
             title=incident.title, customer=incident.customer.slug if incident.customer else None,
             due=_local_time(session, incident.response_due_at, user), status=incident.status,
             acknowledged=_stamp(session, incident.acknowledged_by, incident.acknowledged_at, user),
-            resolved=_stamp(session, incident.resolved_by, incident.resolved_at, user))
+            resolved=_stamp(session, incident.resolved_by, incident.resolved_at, user),
+            lead=page_text.lead(page.step))
         channel, ts = page.thread.split("|", 1)
         try:
             providers.chat.update(channel, ts, text, blocks)

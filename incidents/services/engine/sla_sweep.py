@@ -5,9 +5,9 @@ be looked at (the next warning or the deadline; NULL once answered, resolved, br
 paused), rows are locked with SKIP LOCKED on PostgreSQL, and each change happens in one
 transaction with its pages, so a restart loses nothing and a replayed tick sends nothing twice.
 
-Warnings and breach notices are ordinary outbox pages (the same text, reply code and delivery as
-an escalation page: "Vigil #12 C1 acme: ... Respond by 10:30") under step markers no policy step
-can have: WARNING_STEP - i for the i-th warning, BREACH_STEP for the admins' notice. The unique
+Warnings and breach notices are ordinary outbox pages (the same reply code and delivery as an
+escalation page, their text led by what they are: "Vigil SLA warning #12 C1 acme: ... Respond by
+10:30", "Vigil SLA BREACHED #12 ...: ... Was due 10:30") under step markers no policy step can have: WARNING_STEP - i for the i-th warning, BREACH_STEP for the admins' notice. The unique
 key (incident, step, cycle, recipient, channel) then makes each exactly once per person and
 channel, and the `sla_warned` counter, moved in the same transaction, keeps the sweep from
 looking for them again.
@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from incidents.domain.enums import Role, Source, Status
+from incidents.domain import page_text
 from incidents.domain.escalation import Recipient, Step
 from incidents.domain.response_clock import ResponseClock, next_check
 from incidents.models import Escalation, EscalationPolicy, Incident, User
@@ -30,8 +31,8 @@ from incidents.services.engine import escalations, outbox, targets
 BATCH = 100
 TRIAGE_ROTATION = "triage"  # whose on-call person hears of every warning
 CHANNELS = ("sms", "slack")
-WARNING_STEP = -10  # -10: the first warning, -11: the second, ...
-BREACH_STEP = -20
+WARNING_STEP = page_text.SLA_WARNING_STEP  # -10: the first warning, -11: the second, ...
+BREACH_STEP = page_text.SLA_BREACH_STEP
 SYSTEM = Actor.system()
 
 
