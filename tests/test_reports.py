@@ -7,6 +7,7 @@ from datetime import date, datetime, timezone
 import pytest
 
 from incidents.models import Incident
+from incidents.services import api_keys
 from incidents.services.errors import Invalid
 from incidents.services.listing import Filters, list_incidents
 from incidents.services.reports import month_bounds, parse_month, sla_report
@@ -158,3 +159,19 @@ def test_api_bad_input_is_a_clear_4xx(client, make, world, query, status, messag
 
 def test_api_needs_a_key(client, world):
     assert client.get("/api/v1/reports/sla?month=2026-10").status_code == 401
+
+
+def test_a_customers_key_reads_its_own_report_and_no_other(client, make, world, session):
+    """A key limited to acme gets acme's report whether it names acme or no one (never everyone's); globex's is refused."""
+    _, key = api_keys.create(session, name="acme dashboard", scope="read", customer="acme")
+    session.commit()
+    for query in ("customer=acme&month=2026-10", "month=2026-10"):
+        answer = client.get(f"/api/v1/reports/sla?{query}", headers=bearer(key))
+        assert answer.status_code == 200, answer.json
+        assert [c["customer"] for c in answer.json["customers"]] == ["acme"]
+    sheet = client.get("/api/v1/reports/sla.csv?month=2026-10", headers=bearer(key))
+    assert sheet.status_code == 200 and 'filename="sla-acme-2026-10.csv"' in sheet.headers["Content-Disposition"]
+    assert "globex" not in sheet.text
+    for path in ("/api/v1/reports/sla", "/api/v1/reports/sla.csv"):
+        refused = client.get(f"{path}?customer=globex&month=2026-10", headers=bearer(key))
+        assert refused.status_code == 403 and "acme" in refused.json["error"]["message"]

@@ -77,3 +77,4 @@ def test_a_wrong_body_fails_validation(spec):
         check.validate({**good, "opened": "1"})
     with pytest.raises(jsonschema.ValidationError):
         check.validate({k: v for k, v in good.items() if k != "pauses"})
+
