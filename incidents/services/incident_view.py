@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from incidents.domain import rotation as model
 from incidents.domain.enums import Status
 from incidents.models import (Alert, Customer, Incident, IncidentEvent, Page, Rotation, RotationMember,
-                              RotationOverride, Service, User)
+                              RotationOverride, Service, SlaPause, User)
 from incidents.services import oncall
 from incidents.services.errors import NotFound
 
@@ -35,6 +35,16 @@ class Capped:
     @property
     def more(self) -> bool:
         return self.total > len(self.rows)
+
+
+def paused_clocks(session: Session, incidents) -> set[int]:
+    """Which of these incidents have their SLA clock paused now (one query for a whole list), so
+    a list shows "paused" rather than a countdown that is not running."""
+    ids = {i.id for i in incidents}
+    if not ids:
+        return set()
+    return set(session.scalars(select(SlaPause.incident_id).where(SlaPause.incident_id.in_(ids),
+                                                                SlaPause.ended_at.is_(None))))
 
 
 def open_by_class(session: Session, *, per_class: int = 25) -> dict[int, Capped]:

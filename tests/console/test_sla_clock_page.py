@@ -105,3 +105,14 @@ def test_a_pause_without_the_csrf_token_is_refused(console, fire, session):
     response = ops.post(f"/incidents/{incident_id}/pause", {"reason": "waiting"}, csrf=False)
     assert response.status_code in (400, 403)
     assert pauses(session, incident_id) == []
+
+
+def test_lists_say_paused_instead_of_counting_down(console, fire, session, clock):
+    paused_id, running_id = fire(), fire("Checkout slow")
+    ops = console(Role.OPS_ENGINEER)
+    assert ops.post(f"/incidents/{paused_id}/pause", {"reason": "Waiting on the customer"}).status_code == 303
+    # The Now page lists it twice: among class 1 and among the unassigned.
+    for url, times in (("/incidents", 1), ("/", 2), (f"/incidents/{paused_id}", 1)):
+        assert html(ops.get(url)).count("SLA clock paused</span>") == times, url
+    listing = html(ops.get("/incidents"))
+    assert "left</time>" in listing  # the other incident still counts down

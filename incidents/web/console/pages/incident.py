@@ -47,10 +47,11 @@ def _render(incident_id: int, *, error: str | None = None, status: int = 200, **
                                                                  severity_class=incident.severity_class)
     comment = bound.get("comment") or forms.CommentForm(formdata=None)
     pause = bound.get("pause") or forms.PauseForm(formdata=None)
+    current = sla_clock.open_pause(session, incident.id)
     body = render_template("console/incident.html", incident=incident, error=error,
                            timeline=incident_view.timeline(session, incident=incident),
                            assign=assign, reclassify=reclassify, comment=comment, pause=pause,
-                           paused=sla_clock.open_pause(session, incident.id), Status=Status)
+                           paused=current, paused_ids={incident.id} if current else set(), Status=Status)
     return body, status
 
 

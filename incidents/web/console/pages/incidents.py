@@ -38,7 +38,7 @@ def incidents_page():
         error = _sentence(problem.message)
     kept = {k: v for k, v in asked.items() if v and k != "cursor" and not (k == "status" and v == ANY)}
     body = render_template(
-        "console/incidents.html", rows=rows, asked=asked, error=error, filtered=bool(kept),
+        "console/incidents.html", rows=rows, paused_ids=incident_view.paused_clocks(session, rows), asked=asked, error=error, filtered=bool(kept),
         statuses=STATUSES, customers=incident_view.customers(session),
         services=incident_view.services(session), users=incident_view.everyone(session),
         next_url=url_for("console.incidents", **kept, cursor=next_cursor) if next_cursor else None,

@@ -21,6 +21,8 @@ def now_page():
     session = db_session()
     boxes = {"by_class": incident_view.open_by_class(session, per_class=PER_CLASS),
              "unassigned": incident_view.unassigned(session, limit=UNASSIGNED_ROWS)}
+    shown = [i for box in [*boxes["by_class"].values(), boxes["unassigned"]] for i in box.rows]
+    boxes["paused_ids"] = incident_view.paused_clocks(session, shown)
     if request.headers.get("HX-Request"):  # the 10-second poll: the incident boxes only
         return render_template("console/_now_incidents.html", **boxes), 200, {"Vary": "HX-Request"}
     board = incident_view.oncall_board(session, at=clock.now())

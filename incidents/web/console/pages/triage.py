@@ -23,4 +23,5 @@ def triage_page():
     session = db_session()
     queue = incident_view.triage_queue(session, limit=ROWS)
     users = incident_view.active_users(session) if queue.rows else []
-    return render_template("console/triage.html", queue=queue, users=users, max_reason=MAX_REASON)
+    return render_template("console/triage.html", queue=queue, users=users, max_reason=MAX_REASON,
+                           paused_ids=incident_view.paused_clocks(session, queue.rows))
