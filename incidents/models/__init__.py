@@ -10,6 +10,8 @@ from incidents.models.inbound import InboundMessage
 from incidents.models.incident import Incident, IncidentEvent
 from incidents.models.oncall import Rotation, RotationMember, RotationOverride
 from incidents.models.page import Page
+from incidents.models.playbook import (PlaybookNotice, PlaybookRun, PlaybookStep, RegulatorClock, RevealedSecret,
+                                       StoredSecret)
 from incidents.models.report_delivery import ReportDelivery
 from incidents.models.rule import ClassificationRule
 from incidents.models.setting import Setting
@@ -18,6 +20,7 @@ from incidents.models.user import User
 
 __all__ = [
     "Alert", "ApiKey", "AuditEvent", "Base", "LoginRecord", "RecoveryCode", "UserToken", "ClassificationRule", "Customer", "Escalation", "EscalationPolicy", "InboundMessage",
-    "Incident", "IncidentEvent", "Integration", "Page", "Rotation", "RotationMember",
+    "Incident", "IncidentEvent", "Integration", "Page", "PlaybookNotice", "PlaybookRun", "PlaybookStep",
+    "RegulatorClock", "RevealedSecret", "Rotation", "RotationMember", "StoredSecret",
     "ReportDelivery", "RotationOverride", "Service", "Setting", "SlaPause", "User",
 ]
