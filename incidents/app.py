@@ -57,6 +57,8 @@ def create_app(config: settings.Config | None = None) -> APIFlask:
     from incidents.web.twilio_hooks import bp as twilio_bp
     for bp in (health_bp, intake_bp, api_bp, api_keys_bp, rotations_bp, slack_bp, twilio_bp, reports_bp, sla_bp):
         app.register_blueprint(bp)
+    from incidents.web.regulator_api import bp as regulator_bp
+    app.register_blueprint(regulator_bp)
     app.extensions["vigil.providers"] = _providers(config)
     app.extensions["vigil.mailer"] = mailer_from(config)
 

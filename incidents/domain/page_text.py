@@ -15,6 +15,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from incidents.domain.enums import Status
+from incidents.domain.playbook import REGULATOR_WARNINGS, hours_left
 
 GSM_BASIC = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ"
@@ -71,22 +72,38 @@ def sms_segments(text: str) -> int:
 # Step markers of the pages the SLA sweep sends (engine/sla_sweep.py): no policy step has them.
 SLA_WARNING_STEP = -10  # -10: the first warning, -11: the second, ...
 SLA_BREACH_STEP = -20
+# ... and of the regulator's clock on a breach incident (services/playbook/regulator.py).
+REGULATOR_WARNING_STEP = -30  # -30: the first warning (24 h left), -31: the second (6 h left)
+REGULATOR_OVERDUE_STEP = -40
+GDPR_LEAD = "GDPR deadline"
 
 
 def lead(step: int) -> str | None:
     """What a page is when it is not an escalation page, said first so nobody at 3 a.m. takes an
-    SLA warning or breach notice for a repeated page."""
+    SLA warning or breach notice, or the regulator's deadline, for a repeated page."""
     if step == SLA_BREACH_STEP:
         return "SLA BREACHED"
     if SLA_BREACH_STEP < step <= SLA_WARNING_STEP:
         return "SLA warning"
+    if step == REGULATOR_OVERDUE_STEP:
+        return f"{GDPR_LEAD} PASSED"
+    if REGULATOR_OVERDUE_STEP < step <= REGULATOR_WARNING_STEP:
+        index = REGULATOR_WARNING_STEP - step
+        return GDPR_LEAD + (f" in {hours_left(REGULATOR_WARNINGS[index])}" if index < len(REGULATOR_WARNINGS) else "")
     return None
+
+
+def _response_due_shown(lead: str | None) -> bool:
+    """A regulator's page leaves out the response deadline: it is another clock than the one paged about."""
+    return not (lead or "").startswith(GDPR_LEAD)
 
 
 def sms_page(number: int, severity_class: int, title: str, customer: str | None,
              due_at_local_str: str | None, code: str, lead: str | None = None) -> str:
     """E.g. "Vigil #142 C1 acme: Checkout down. Respond by 10:30. Reply 4ka ack, 4kr resolve, 4ke escalate";
     with a lead: "Vigil SLA warning #142 C1 acme: ..."."""
+    if not _response_due_shown(lead):
+        due_at_local_str = None
     title, customer = _clean(title), _clean(customer or "")
     gsm_title, gsm_customer = _to_gsm(title), _to_gsm(customer)
     if gsm_title is not None and gsm_customer is not None:
@@ -213,6 +230,8 @@ def slack_page_blocks(*, incident_id: int, number: int, severity_class: int, tit
     triggered shows all three buttons, acknowledged who and when (Resolve and Escalate left),
     resolved who and when with no buttons."""
     status = Status(status)
+    if not _response_due_shown(lead):
+        due = None
     title = slack_escape(_shorten(_clean(title) or "(no title)", SLACK_TITLE_MAX))
     customer = slack_escape(_shorten(_clean(customer), SLACK_NAME_MAX))
     ref = f"<{slack_escape(url)}|#{number}>" if url else f"#{number}"

@@ -108,3 +108,34 @@ def quarter_start(day: date) -> date:
 def drill_due(last_drill: date | None, today: date) -> bool:
     """A drill is due when none has been run in the current calendar quarter."""
     return last_drill is None or last_drill < quarter_start(today)
+
+
+# Warnings before the regulator's deadline, as time left: a day ahead leaves a working day to write
+# the notification, six hours ahead is the last call. Fixed times rather than shares of the window,
+# because the window is fixed by law (72 hours) and people think of it as "a day left".
+REGULATOR_WARNINGS = (timedelta(hours=24), timedelta(hours=6))
+
+
+def regulator_check_at(due_at: datetime, warned: int) -> datetime:
+    """When the regulator's clock must next be looked at: the next warning not yet sent, else the deadline."""
+    if warned < len(REGULATOR_WARNINGS):
+        return due_at - REGULATOR_WARNINGS[warned]
+    return due_at
+
+
+def regulator_warning(due_at: datetime, warned: int, now: datetime) -> int | None:
+    """The latest warning whose time has come and that was not sent (its index), or None. Earlier
+    ones still unsent are passed over: after an outage, "6 hours left" is the one that is true."""
+    reached = [i for i, left in enumerate(REGULATOR_WARNINGS) if now >= due_at - left]
+    return reached[-1] if reached and reached[-1] >= warned else None
+
+
+def hours_left(left: timedelta) -> str:
+    """'24 h', '6 h', '90 min': how long is left, as a page or timeline entry says it."""
+    minutes = int(left.total_seconds() // 60)
+    return f"{minutes // 60} h" if minutes % 60 == 0 else f"{minutes} min" if minutes < 120 else f"{minutes / 60:.1f} h"
+
+
+def quarter_label(day: date) -> str:
+    """'2026-Q4': the calendar quarter of `day`, as the drill reminder remembers it."""
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"

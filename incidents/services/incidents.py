@@ -20,6 +20,7 @@ from incidents.db import DriverStatement, UTCDateTime
 from incidents.domain.classification import Classification, Subject, classify
 from incidents.domain.response_clock import next_check
 from incidents.domain.enums import Source, Status
+from incidents.domain.playbook import BREACH_CATEGORY
 from incidents.models import Alert, Customer, Incident, Service
 from incidents.models.incident import OPEN
 from incidents.services import policy, timeline
@@ -165,6 +166,8 @@ def open_from_alert(session: Session, *, service: Service | ServiceRef, dedup_ke
     if created:
         _record_opened(session, row.id, result, actor, f"from an alert on {service.name}")
         escalations.start(session, incident_id=row.id, service_id=service.id, now=now)
+        if result.category == BREACH_CATEGORY:  # the one cost to every other incident
+            _on_breach(session, session.get(Incident, row.id), now)
     return row.id, created
 
 
@@ -192,7 +195,17 @@ def report(session: Session, *, title: str, description: str, customer_slug: str
     session.flush()
     _record_opened(session, incident.id, result, actor, f"reported by {actor.label}", source)
     escalations.start(session, incident_id=incident.id, service_id=incident.service_id, now=incident.opened_at)
+    if incident.category == BREACH_CATEGORY:
+        _on_breach(session, incident, incident.opened_at)
     return incident
+
+
+def _on_breach(session: Session, incident: Incident, now: datetime) -> None:
+    """The regulator's clock, and the playbook when configured (imported here: the hook's modules
+    import this one)."""
+    from incidents.services import breach_hooks
+
+    breach_hooks.on_breach(session, incident=incident, now=now)
 
 
 def _new_incident_values(session: Session, subject: Subject, result: Classification, *,

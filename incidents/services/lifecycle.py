@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from incidents import clock
 from incidents.domain.enums import SEVERITY_CLASSES, Source, Status
+from incidents.domain.playbook import BREACH_CATEGORY
 from incidents.models import Incident, User
-from incidents.services import sla_clock, timeline
+from incidents.services import breach_hooks, sla_clock, timeline
 from incidents.services.actor import Actor
 from incidents.services.engine import escalations
 from incidents.services.errors import Conflict, Invalid
@@ -134,7 +135,7 @@ def reclassify(session: Session, *, incident_id: int, severity_class: int, reaso
     incident = get(session, incident_id, for_update=True)
     if incident.severity_class == severity_class and (category is None or category == incident.category):
         raise Conflict(f"incident {incident_id} is already class {severity_class}")
-    old_class, old_due = incident.severity_class, incident.response_due_at
+    old_class, old_due, old_category = incident.severity_class, incident.response_due_at, incident.category
     incident.severity_class = severity_class
     if category:
         incident.category = category[:64]
@@ -145,4 +146,6 @@ def reclassify(session: Session, *, incident_id: int, severity_class: int, reaso
         message=f"Class {old_class} → {severity_class} by {actor.label}: {reason.strip()}",
         data={"from": old_class, "to": severity_class, "reason": reason.strip(),
               "response_due_at": {"from": old_due.isoformat(), "to": incident.response_due_at.isoformat()}})
+    if incident.category == BREACH_CATEGORY and old_category != BREACH_CATEGORY:
+        breach_hooks.on_breach(session, incident=incident, now=incident.updated_at)  # awareness: now
     return incident

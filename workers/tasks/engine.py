@@ -3,6 +3,7 @@ from celery import shared_task
 
 from incidents import clock
 from incidents.services.engine import deliveries, escalations, sla_sweep
+from incidents.services.playbook import regulator, runner
 from incidents.web.session import db_session
 
 
@@ -21,6 +22,9 @@ def tick() -> int:
             break
     while sla_sweep.run(session, now=now) == sla_sweep.BATCH:
         session.commit()
+    while regulator.sweep(session, now=now) == regulator.BATCH:  # GDPR deadlines of breach incidents
+        session.commit()
+    runner.sweep(session, now=now)  # breach playbook steps whose doorbell was lost or whose worker died
     session.commit()
     deliveries.sweep(session, now=now)
     session.commit()
