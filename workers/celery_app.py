@@ -28,7 +28,8 @@ def celery_init_app(app: Flask, config: settings.Config) -> Celery:
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,
         timezone="UTC",
-        include=["workers.tasks", "workers.tasks.engine", "workers.tasks.pages", "workers.tasks.monthly_reports"],
+        include=["workers.tasks", "workers.tasks.engine", "workers.tasks.pages", "workers.tasks.monthly_reports",
+                 "workers.tasks.playbook"],
         # The tick has a queue of its own, which every worker consumes (both queues are declared),
         # so a backlog of deliveries cannot hold it up until it expires and escalations stall.
         task_queues=(Queue("celery"), Queue("engine")),
