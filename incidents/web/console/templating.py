@@ -22,6 +22,7 @@ NAV = [
     ("console.api_keys", "API keys", Permission.ADMIN),
     ("console.logins", "Sign-ins", Permission.ADMIN),
     ("console.audit", "Audit", Permission.ADMIN),
+    ("console.playbook", "Breach playbook", Permission.ADMIN),
     ("console.reports", "Reports", Permission.VIEW),
 ]
 

@@ -17,6 +17,7 @@ from incidents.services.errors import NotFound, ServiceError
 from incidents.web.console import bp, guard
 from incidents.web.console.guard import requires
 from incidents.web.console.pages import incident_forms as forms
+from incidents.web.console.pages import playbook
 from incidents.web.session import db_session
 
 INCIDENT = "/incidents/<int(min=1, max=9223372036854775807):incident_id>"
@@ -51,7 +52,8 @@ def _render(incident_id: int, *, error: str | None = None, status: int = 200, **
     body = render_template("console/incident.html", incident=incident, error=error,
                            timeline=incident_view.timeline(session, incident=incident),
                            assign=assign, reclassify=reclassify, comment=comment, pause=pause,
-                           paused=current, paused_ids={incident.id} if current else set(), Status=Status)
+                           paused=current, paused_ids={incident.id} if current else set(), Status=Status,
+                           playbook=playbook.panel(session, incident, bound.get("playbook")))
     return body, status
 
 
