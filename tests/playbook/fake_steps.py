@@ -5,7 +5,7 @@ Tests point every kind at it by monkeypatching steps.STEP_KINDS (see the `fake_s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from incidents.services.playbook.rotators.base import Context, RotationError
 
@@ -26,6 +26,7 @@ class Script:
     boom: dict[str, str] = field(default_factory=dict)  # kind -> phase: ValueError with a "secret"
     calls: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)  # (kind, phase, checkpoint)
     configs: dict[str, dict[str, Any]] = field(default_factory=dict)  # kind -> the config it ran with
+    hooks: dict[tuple[str, str], Callable[[Context], None]] = field(default_factory=dict)  # (kind, phase)
 
 
 SCRIPT = Script()
@@ -52,6 +53,8 @@ class FakeStep:
         kind = ctx.config["type"]
         SCRIPT.calls.append((kind, phase, dict(ctx.checkpoint)))
         SCRIPT.configs[kind] = dict(ctx.config)
+        if (kind, phase) in SCRIPT.hooks:
+            SCRIPT.hooks[kind, phase](ctx)
         if SCRIPT.die.get(kind) == phase:
             del SCRIPT.die[kind]
             raise WorkerDied()
