@@ -6,6 +6,7 @@ Callers check the category first (intake is the hot path: other incidents pay on
 """
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -18,6 +19,7 @@ from incidents.services.errors import ServiceError
 from incidents.services.playbook import regulator
 
 PLAYBOOK_SETTING = "breach_playbook"
+log = logging.getLogger(__name__)
 
 
 def on_breach(session: Session, *, incident: Incident, now: datetime) -> None:
@@ -30,7 +32,8 @@ def on_breach(session: Session, *, incident: Incident, now: datetime) -> None:
 
 def _auto_start(session: Session, incident: Incident, now: datetime) -> None:
     """Start a live run; a refusal (one already running, ...) is written on the timeline, never
-    allowed to undo the incident it was opened for."""
+    allowed to undo the incident it was opened for: a breach alert must open its incident even
+    when the playbook cannot start."""
     from incidents.services.playbook import runs  # the playbook's runs import services that import us
 
     try:
@@ -38,6 +41,11 @@ def _auto_start(session: Session, incident: Incident, now: datetime) -> None:
             runs.start(session, incident_id=incident.id, mode="live", actor=Actor.system(),
                        source=Source.SYSTEM, where=None, now=now)
     except ServiceError as refused:
-        timeline.record(session, incident_id=incident.id, kind="playbook_not_started", actor=Actor.system(),
-                        source=Source.SYSTEM,
-                        message=f"Breach playbook not started automatically: {refused.message}")
+        why = refused.message
+    except Exception:  # noqa: BLE001 - a fault in the playbook must not lose the incident
+        log.exception("auto-starting the breach playbook for incident %s failed", incident.id)
+        why = "an internal error (see the logs); start it by hand"
+    else:
+        return
+    timeline.record(session, incident_id=incident.id, kind="playbook_not_started", actor=Actor.system(),
+                    source=Source.SYSTEM, message=f"Breach playbook not started automatically: {why}")
