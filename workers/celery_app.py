@@ -29,7 +29,7 @@ def celery_init_app(app: Flask, config: settings.Config) -> Celery:
         broker_connection_retry_on_startup=True,
         timezone="UTC",
         include=["workers.tasks", "workers.tasks.engine", "workers.tasks.pages", "workers.tasks.monthly_reports",
-                 "workers.tasks.playbook"],
+                 "workers.tasks.playbook", "workers.tasks.drills"],
         # The tick has a queue of its own, which every worker consumes (both queues are declared),
         # so a backlog of deliveries cannot hold it up until it expires and escalations stall.
         task_queues=(Queue("celery"), Queue("engine")),
@@ -41,6 +41,10 @@ def celery_init_app(app: Flask, config: settings.Config) -> Celery:
             # Hourly, so a report due on the first working day goes out within the hour, and a
             # failed or interrupted one is retried; rows in the database make each go out once.
             "monthly-reports": {"task": "reports.monthly", "schedule": 3600.0, "options": {"expires": 600}},
+            # Hourly, like the monthly reports: a quarter without a drill gets one reminder (a setting
+            # row remembers the quarter), and a failed send is retried within the hour.
+            "playbook-drill-reminder": {"task": "playbook.drill_reminder", "schedule": 3600.0,
+                                        "options": {"expires": 600}},
         },
     )
     celery.set_default()
