@@ -17,7 +17,8 @@ from tests.helpers import bearer
 
 SAMPLE = Path(incidents.__file__).parent / "sample" / "vigil.yaml"
 PUBLIC_URL = "http://vigil.example:8080"
-SAMPLE_WARNINGS = ["warning: breach_playbook: not supported yet; ignored"]
+SAMPLE_WARNINGS = ["warning: breach_playbook.drill.targets: no drill target for aws_iam_access_keys, postgresql_role, redis_acl_user; "
+                   "drills skip those steps"]
 SMALL = """
     customers:
       - {slug: acme, name: Acme Retail, sla: {1: 60m}}
@@ -80,6 +81,7 @@ def test_sample_file_applies_with_only_the_expected_warnings(vigil, session):
         "timezone": "1 created", "working_hours": "1 created", "sla": "1 created", "customers": "2 created",
         "users": "5 created", "classification": "7 created", "rotations": "2 created",
         "escalation_policies": "1 created", "services": "2 created", "integrations": "5 created",
+        "breach_playbook": "1 created",
     }
     assert session.get(Setting, "sla").value == {"1": 120, "2": 360, "3": 2880}
     assert session.get(Setting, "timezone").value == {"name": "Europe/London"}
@@ -140,7 +142,7 @@ def test_applying_twice_changes_nothing_and_prints_no_keys(vigil, session):
         "timezone": "1 unchanged", "working_hours": "1 unchanged", "sla": "1 unchanged",
         "customers": "2 unchanged", "users": "5 unchanged", "classification": "7 unchanged",
         "rotations": "2 unchanged", "escalation_policies": "1 unchanged", "services": "2 unchanged",
-        "integrations": "5 unchanged",
+        "integrations": "5 unchanged", "breach_playbook": "1 unchanged",
     }
     assert "Nothing changed." in again.stdout
     assert "key:" not in again.stdout
@@ -211,18 +213,6 @@ def test_user_emails_are_stored_lower_case_and_matched_case_insensitively(vigil,
 
     assert summary(result)["users"] == "1 unchanged"
     assert [u.email for u in rows(session, User)] == ["ana@ops.example"]
-
-
-def test_unsupported_sections_are_reported_as_warnings(vigil, write, session):
-    result = vigil(write("""
-        breach_playbook: {notify_customers: all}
-        customers: [{slug: acme, name: Acme}]
-        services: [{name: checkout, customer: acme}]
-    """))
-
-    assert result.exit_code == 0, result.output
-    assert result.stderr.splitlines() == ["warning: breach_playbook: not supported yet; ignored"]
-    assert [s.name for s in rows(session, Service)] == ["checkout"]
 
 
 def test_sections_the_file_leaves_out_are_left_alone(vigil, write, make, session):

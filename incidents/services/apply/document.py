@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from incidents.services.apply import fields, paging_sections, sections, sla_sections
+from incidents.services.apply import fields, paging_sections, playbook_section, sections, sla_sections
 from incidents.services.apply.fields import Keys, Problems
 from incidents.services.apply.result import ApplyFailed
 from incidents.services.apply.source import read_yaml
@@ -12,8 +12,8 @@ from incidents.services.apply.specs import (CustomerSpec, PolicySpec, RotationSp
                                             UserSpec, WorkingHoursSpec)
 
 SUPPORTED = ("timezone", "working_hours", "sla", "sla_warnings", "customers", "users", "classification", "rotations",
-             "escalation_policies", "services")
-NOT_YET = ("breach_playbook",)
+             "escalation_policies", "services", "breach_playbook")
+NOT_YET: tuple[str, ...] = ()
 TOP = Keys(optional=SUPPORTED, unsupported=NOT_YET)
 
 
@@ -31,6 +31,7 @@ class Document:
     rotations: list[RotationSpec] | None = None
     escalation_policies: list[PolicySpec] | None = None
     services: list[ServiceSpec] | None = None
+    breach_playbook: dict[str, Any] | None = None  # normalised, as incidents.services.playbook reads it
     # With errors the specs may hold None where a value was wrong; such a document is never applied.
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -74,4 +75,5 @@ _PARSERS = {
     "rotations": paging_sections.parse_rotations,
     "escalation_policies": paging_sections.parse_escalation_policies,
     "services": sections.parse_services,
+    "breach_playbook": playbook_section.parse_breach_playbook,
 }

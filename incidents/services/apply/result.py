@@ -16,6 +16,7 @@ SECTION_VERBS: dict[str, tuple[str, ...]] = {
     "escalation_policies": ("created", "updated", "unchanged", "deleted"),
     "services": ("created", "updated", "unchanged", "deleted"),
     "integrations": ("created", "updated", "unchanged", "revoked"),
+    "breach_playbook": ("created", "updated", "unchanged"),
 }
 
 

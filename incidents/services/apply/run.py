@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from incidents.services.apply import checks, references
+from incidents.services.apply import checks, playbook_checks, references
 from incidents.services.apply.customers import customers_by_slug, delete_customers, sync_customers
 from incidents.services.apply.document import Document
 from incidents.services.apply.policies import delete_policies, policies_by_name, sync_policies
@@ -11,8 +11,8 @@ from incidents.services.apply.result import ApplyFailed, ApplyResult
 from incidents.services.apply.rotations import delete_rotations, sync_rotations
 from incidents.services.apply.rules import sync_rules
 from incidents.services.apply.services import delete_services, sync_services
-from incidents.services.apply.settings import (default_timezone, sync_sla, sync_sla_warnings, sync_timezone,
-                                              sync_working_hours)
+from incidents.services.apply.settings import (default_timezone, sync_breach_playbook, sync_sla, sync_sla_warnings,
+                                              sync_timezone, sync_working_hours)
 from incidents.services.apply.users import sync_users
 
 
@@ -24,6 +24,7 @@ def apply_document(session: Session, document: Document, *, prune: bool, public_
     """
     errors = document.errors + checks.check(session, document, prune=prune)
     errors += references.check(session, document, prune=prune)
+    errors += playbook_checks.check(session, document, prune=prune)
     if errors:
         raise ApplyFailed(errors)
     result = ApplyResult(warnings=document.warnings + references.warnings(session, document)
@@ -38,6 +39,8 @@ def apply_document(session: Session, document: Document, *, prune: bool, public_
     if document.classification is not None:
         sync_rules(session, document.classification, result)
     _paging(session, document, prune=prune, public_url=public_url, customers=customers, result=result)
+    if document.breach_playbook is not None:
+        sync_breach_playbook(session, document.breach_playbook, result)
     if prune:
         _prune(session, document, result)
     session.flush()

@@ -1,6 +1,6 @@
 """Installation-wide settings: the default time zone, the default response time per class, the
-shares of it at which warnings go out, and the working week (stored in the form
-incidents.services.engine.calendar.load() reads)."""
+shares of it at which warnings go out, the working week (stored in the form
+incidents.services.engine.calendar.load() reads), and the breach playbook."""
 from __future__ import annotations
 
 from typing import Any
@@ -14,6 +14,7 @@ from incidents.services.policy import SLA_SETTING, WARNINGS_SETTING
 
 TIMEZONE_SETTING = "timezone"
 FALLBACK_TIMEZONE = "UTC"
+BREACH_PLAYBOOK_SETTING = "breach_playbook"  # read by incidents.services.playbook.runs
 
 
 def default_timezone(session: Session, file_timezone: str | None) -> str:
@@ -42,6 +43,11 @@ def sync_sla_warnings(session: Session, fractions: tuple[float, ...], result: Ap
 def sync_working_hours(session: Session, value: dict[str, Any], result: ApplyResult) -> None:
     """{"timezone", "days": [0..6], "start": "HH:MM", "end": "HH:MM", "holidays": ["YYYY-MM-DD"]}."""
     _put(session, WORKING_HOURS_SETTING, value, section="working_hours", result=result)
+
+
+def sync_breach_playbook(session: Session, value: dict[str, Any], result: ApplyResult) -> None:
+    """The normalised section; a run takes a snapshot at its start, so a change never alters one under way."""
+    _put(session, BREACH_PLAYBOOK_SETTING, value, section="breach_playbook", result=result)
 
 
 def _put(session: Session, key: str, value: dict[str, Any], *, section: str, result: ApplyResult) -> None:
