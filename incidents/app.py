@@ -59,6 +59,8 @@ def create_app(config: settings.Config | None = None) -> APIFlask:
         app.register_blueprint(bp)
     from incidents.web.regulator_api import bp as regulator_bp
     app.register_blueprint(regulator_bp)
+    from incidents.web.playbook_api import bp as playbook_bp
+    app.register_blueprint(playbook_bp)
     app.extensions["vigil.providers"] = _providers(config)
     app.extensions["vigil.mailer"] = mailer_from(config)
 
