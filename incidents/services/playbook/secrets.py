@@ -7,6 +7,7 @@ Neither store ever puts a value in a log, an error message or its repr.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any, Mapping
 
 import boto3
@@ -125,6 +126,7 @@ def aws_client(service: str, environ: Mapping[str, str], *, access_key_id: str |
         credentials = {"aws_access_key_id": environ.get("AWS_ACCESS_KEY_ID"),
                        "aws_secret_access_key": environ.get("AWS_SECRET_ACCESS_KEY"),
                        "aws_session_token": environ.get("AWS_SESSION_TOKEN")}
+    _quiet_botocore()
     try:
         session = boto3.session.Session(region_name=region, **credentials)
         return session.client(service, endpoint_url=endpoint or None,
@@ -132,6 +134,15 @@ def aws_client(service: str, environ: Mapping[str, str], *, access_key_id: str |
                                                 connect_timeout=10, read_timeout=30))
     except NoRegionError:
         raise RotationError(f"no AWS region for {service}: set AWS_DEFAULT_REGION") from None
+
+
+def _quiet_botocore() -> None:
+    """botocore logs whole requests and responses at DEBUG, new secret keys included: a worker
+    run with DEBUG logging must not write them out. Someone who sets botocore's level on purpose
+    (after this) still gets what they asked for."""
+    logger = logging.getLogger("botocore")
+    if logger.level == logging.NOTSET or logger.level < logging.INFO:
+        logger.setLevel(logging.INFO)
 
 
 def aws_error_code(exc: Exception) -> str:
