@@ -155,9 +155,10 @@ def _finish(session: Session, run: PlaybookRun, now: datetime) -> None:
     run.state, run.finished_at = rules.RunState.DONE, now
     run.report = report(session, run)
     failures, skipped = run.report["failures"], sum(s.state == rules.StepState.SKIPPED for s in run.steps)
+    retried = f", {_count(failures, 'failed attempt')} retried or skipped" if failures else ""
     runs.note(session, run, kind="playbook_done", actor=Actor.system(), source=Source.SYSTEM,
-              message=f"{runs.run_name(run)} finished: {len(run.steps) - skipped} steps done, {skipped} skipped"
-                      + (f", {failures} failed attempt{'s' * (failures != 1)} retried or skipped" if failures else ""))
+              message=f"{runs.run_name(run)} finished: {_count(len(run.steps) - skipped, 'step')} done, "
+                      f"{skipped} skipped{retried}")
 
 
 def report(session: Session, run: PlaybookRun) -> dict:
@@ -175,6 +176,10 @@ def report(session: Session, run: PlaybookRun) -> dict:
     return {"steps": rows, "failures": len(failed), "failed": failed,
             "total_seconds": _seconds(run.started_at, run.finished_at),
             "notify_all_seconds": _seconds(run.started_at, last_notice)}
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' * (n != 1)}"
 
 
 def _next_step(session: Session, run_id: int) -> PlaybookStep | None:
