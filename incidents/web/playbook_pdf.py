@@ -58,8 +58,12 @@ class RunRecord:
     @property
     def failures(self) -> list[str]:
         """Failed steps and notices not known to have arrived, in words."""
-        lines = [f"Step {s.position} {s.title}: {s.error or 'failed'}" for s in self.steps
-                 if s.state == StepState.FAILED]
+        titles = {s.position: s.title for s in self.steps}
+        # Every failed attempt, as the runner keeps them with the run (a retry clears the step's error).
+        attempts = (self.run.report or {}).get("failed") or [
+            {"position": s.position, "error": s.error} for s in self.steps if s.state == StepState.FAILED]
+        lines = [f"Step {a['position']} {titles.get(a['position'], '')}: {a.get('error') or 'failed'}"
+                 for a in attempts]
         lines += [f"Step {s.position} {s.title} skipped: {s.skip_reason}" for s in self.steps
                   if s.state == StepState.SKIPPED and s.skip_reason]
         lines += [f"Notice to {n.recipient} by {n.channel} ({n.address}): {n.state}"

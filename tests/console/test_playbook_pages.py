@@ -12,13 +12,14 @@ from sqlalchemy import select
 from incidents.domain.enums import Role
 from incidents.models import PlaybookNotice, PlaybookRun, PlaybookStep, RegulatorClock, RevealedSecret, Setting
 from incidents.services import sealed
+import workers.tasks.playbook  # noqa: F401  (registers the playbook.advance task)
 from tests.console.conftest import totp_now
 from tests.console.test_incident_pages import fire, fresh, html  # noqa: F401 (fixture)
 
 SECRET = "vk_live_Do-Not-Print-Me-7f3a9c"
 PLAYBOOK = {"notify_customers": "all", "template": "Dear {customer}: {summary}. {actions}",
             "subject": "Security incident notice", "auto_start": False, "secret_store": "vigil",
-            "rotate": [{"type": "vigil_api_keys"}, {"type": "user_sessions"}],
+            "rotate": [{"type": "vigil_api_keys"}],  # not user_sessions: it would sign the admin out
             "drill": {"every": "quarter", "recipients": ["drill@ops.example"], "targets": {}}}
 
 
@@ -219,3 +220,151 @@ def test_pdf_is_a_real_pdf_with_the_steps_and_no_secret(admin, session, clock, f
                   "Possible intrusion on db-1", "root@ops.example", "ops@acme.example", "2026-11-26 08:30"):
         assert words in " ".join(text.split()), words
     assert SECRET not in text and b"Do-Not-Print" not in response.data
+
+
+# --- with the service verbs and the worker's task ----------------------------------------------
+
+def advance(app, run_id, limit=10) -> None:
+    """Run the playbook.advance task in this process until the run stops, as the worker would."""
+    task = app.extensions["celery"].tasks["playbook.advance"]
+    for _ in range(limit):
+        if task(run_id) is None:
+            return
+
+
+def test_admin_starts_the_playbook_watches_it_finish_and_sees_new_keys_once(app, admin, fire, session, make,
+                                                                            configured, clock):
+    key = make.api_key("read", "grafana")
+    incident_id = fire("Possible intrusion on db-1")
+    fire.service.service.customer.contacts = [{"name": "Ana Ops", "email": "ana@acme.example"}]
+    session.commit()
+    response = admin.post(f"/incidents/{incident_id}/breach-playbook", {
+        "summary": "Someone read the customer table", "actions": "", "code": code(admin)})
+    [run] = runs(session)
+    assert response.status_code == 303 and response.headers["Location"] == f"/playbook/runs/{run.id}"
+    assert (run.mode, run.state, run.incident_id, run.started_by) == ("live", "running", incident_id, "root@ops.example")
+    assert run.config["values"]["summary"] == "Someone read the customer table"
+    page = html(admin.get(f"/playbook/runs/{run.id}"))
+    assert "Breach playbook started: run #" in page and 'hx-trigger="every 10s"' in page
+    assert "1. Notify customers" in page and "2. Revoke and regenerate Vigil API keys" in page
+
+    advance(app, run.id)  # no SMTP in this test: the notice fails, and so does the step
+    page = html(admin.get(f"/playbook/runs/{run.id}"))
+    assert 'class="badge step-failed">failed' in page and "SMTP is not configured" in page
+    assert "ana@acme.example" in page and ">Resend</button>" in page and "Skip step 1" in page
+    response = admin.post(f"/playbook/runs/{run.id}/steps/1/skip", {"reason": "Customers were called by phone"})
+    assert response.status_code == 303
+    advance(app, run.id)
+    page = html(admin.get(f"/playbook/runs/{run.id}"))
+    assert "<h2>Report</h2>" in page and 'class="badge step-done">done' in page
+    assert "Step 1 Notify customers: " in page and "Customers were called by phone" in page  # the report's failures
+    assert "New keys waiting to be shown" in page and key not in page
+    assert admin.post(f"/playbook/runs/{run.id}/keys", {"code": "000001"}).status_code == 403  # not the code
+
+    clock.advance(seconds=30)  # a code works once: the next one
+    shown = admin.post(f"/playbook/runs/{run.id}/keys", {"code": code(admin)})
+    assert shown.status_code == 200 and shown.headers["Cache-Control"] == "no-store"
+    body = html(shown)
+    assert "grafana" in body and "shown only now" in body
+    new_key = body.split('class="secret">')[1].split("<")[0]
+    assert new_key and new_key != key and new_key not in shown.headers.get("Location", "")
+    fresh(session)
+    [secret] = session.scalars(select(RevealedSecret).where(RevealedSecret.run_id == run.id))
+    assert secret.ciphertext is None and secret.revealed_by == "root@ops.example"
+
+    clock.advance(seconds=30)
+    again = admin.post(f"/playbook/runs/{run.id}/keys", {"code": code(admin)})
+    assert again.status_code == 303
+    page = html(admin.get(again.headers["Location"]))
+    assert "already shown" in page and new_key not in page
+    assert new_key.encode() not in admin.get(f"/playbook/runs/{run.id}.pdf").data
+
+
+def test_start_on_a_non_breach_incident_is_refused_with_the_reason(admin, fire, session, configured):
+    incident_id = fire("Checkout is down")
+    response = admin.post(f"/incidents/{incident_id}/breach-playbook", {"summary": "x", "code": code(admin)})
+    assert response.status_code == 422
+    assert "is not a security breach" in html(response) and "only an incident of category security_breach" in html(response)
+    assert runs(session) == []
+
+
+def test_without_a_configured_playbook_nothing_starts(admin, fire, session):
+    incident_id = fire("Possible intrusion on db-1")
+    response = admin.post(f"/incidents/{incident_id}/breach-playbook", {"summary": "x", "code": code(admin)})
+    assert response.status_code == 422 and "no breach playbook is configured" in html(response)
+    assert runs(session) == []
+
+
+def test_a_second_live_run_is_refused_while_one_is_under_way(admin, fire, session, configured, clock):
+    incident_id = fire("Possible intrusion on db-1")
+    assert admin.post(f"/incidents/{incident_id}/breach-playbook",
+                      {"summary": "x", "code": code(admin)}).status_code == 303
+    page = html(admin.get(f"/incidents/{incident_id}"))
+    assert "A run is under way" in page and "Start breach playbook" not in page
+    clock.advance(seconds=30)
+    response = admin.post(f"/incidents/{incident_id}/breach-playbook", {"summary": "x", "code": code(admin)})
+    assert response.status_code == 409 and "already under way" in html(response)
+    assert len(runs(session)) == 1
+
+
+def test_admin_starts_a_drill_from_the_playbook_page(app, admin, session, configured):
+    page = html(admin.get("/playbook"))
+    assert "Start a drill" in page and "No runs yet" in page
+    response = admin.post("/playbook/drills", {"summary": "", "code": code(admin)})
+    [run] = runs(session)
+    assert response.status_code == 303 and (run.mode, run.incident_id) == ("drill", None)
+    advance(app, run.id)  # no SMTP here: the drill recipient's notice fails; skip it to go on
+    assert admin.post(f"/playbook/runs/{run.id}/steps/1/skip", {"reason": "no mail server in this test"}).status_code == 303
+    advance(app, run.id)
+    page = html(admin.get(f"/playbook/runs/{run.id}"))
+    assert "No incident: a drill." in page and "drill: would" in page and "<h2>Report</h2>" in page
+    listing = html(admin.get("/playbook"))
+    assert f'href="/playbook/runs/{run.id}"' in listing and 'class="badge mode-drill">drill' in listing
+
+
+def test_retry_and_skip_a_failed_step(admin, session, clock, fire):
+    run = make_run(session, clock, incident_id=fire("Possible intrusion on db-1"), state="failed",
+                   steps=(("done", None), ("failed", "The database refused the connection")))
+    response = admin.post(f"/playbook/runs/{run.id}/steps/2/retry")
+    assert response.status_code == 303
+    assert "Step 2 is tried again" in html(admin.get(response.headers["Location"]))
+    fresh(session)
+    assert (session.get(PlaybookRun, run.id).state, session.get(PlaybookStep, run.steps[1].id).state) == ("running", "pending")
+    response = admin.post(f"/playbook/runs/{run.id}/steps/2/retry")
+    assert response.status_code == 409 and "only a failed step can be retried" in html(response)
+
+    response = admin.post(f"/playbook/runs/{run.id}/steps/2/skip", {"reason": "Rotated by hand, ticket SEC-12"})
+    assert response.status_code == 303
+    fresh(session)
+    step = session.get(PlaybookStep, run.steps[1].id)
+    assert (step.state, step.skip_reason, step.actor) == ("skipped", "Rotated by hand, ticket SEC-12", "root@ops.example")
+    assert "Rotated by hand, ticket SEC-12" in html(admin.get(f"/playbook/runs/{run.id}"))
+
+
+def test_record_the_regulator_notified(admin, session, clock, fire):
+    incident_id = fire("Possible intrusion on db-1")
+    run = make_run(session, clock, incident_id=incident_id)
+    regulator_clock(session, incident_id, clock)
+    response = admin.post(f"/playbook/runs/{run.id}/regulator", {"reference": ""})
+    assert response.status_code == 422 and "case reference" in html(response)
+    clock.advance(minutes=5)
+    response = admin.post(f"/playbook/runs/{run.id}/regulator", {"reference": "ICO case 00123"})
+    assert response.status_code == 303
+    page = html(admin.get(f"/playbook/runs/{run.id}"))
+    assert "regulator was notified" in page and "ICO case 00123" in page and "Record regulator notified" not in page
+    fresh(session)
+    assert session.get(RegulatorClock, incident_id).notified_by == "root@ops.example"
+
+
+def test_resend_a_failed_notice_says_how_it_went(admin, session, clock, fire):
+    run = make_run(session, clock, incident_id=fire("Possible intrusion on db-1"), state="done",
+                   steps=(("done", None),))
+    row = notice(session, run, state="failed", reason="invalid address", address="bad@@acme")
+    sent = notice(session, run, state="sent", address="ok@acme.example")
+    response = admin.post(f"/playbook/runs/{run.id}/notices/{row.id}/resend")
+    assert response.status_code == 303
+    assert "bad@@acme is failed again" in html(admin.get(response.headers["Location"]))
+    response = admin.post(f"/playbook/runs/{run.id}/notices/{sent.id}/resend")
+    assert response.status_code == 409 and "only a failed or uncertain notice" in html(response)
+    other = make_run(session, clock, state="done", steps=(("done", None),))
+    assert admin.post(f"/playbook/runs/{other.id}/notices/{row.id}/resend").status_code == 404

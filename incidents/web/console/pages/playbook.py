@@ -20,6 +20,7 @@ from incidents.domain.playbook import ACTIVE_RUN_STATES, BREACH_CATEGORY, RunSta
 from incidents.models import Incident, PlaybookRun, RegulatorClock, RevealedSecret
 from incidents.services.accounts import login, second_factor
 from incidents.services.errors import NotFound, ServiceError
+from incidents.services.playbook import runs
 from incidents.web.console import bp, guard
 from incidents.web.console.guard import requires
 from incidents.web.console.pages import playbook_forms as forms
@@ -111,7 +112,6 @@ def drill():
 
 
 def _start(refused, **arguments):
-    from incidents.services.playbook import runs
     s = db_session()
     try:
         run = runs.start(s, actor=guard.actor(), source=Source.CONSOLE, where=guard.where(), now=clock.now(),
@@ -134,18 +134,17 @@ def _cleared(form):
 
 def _list(form: forms.DrillForm, *, error: str | None = None, status: int = 200):
     s = db_session()
-    runs = list(s.scalars(select(PlaybookRun).order_by(PlaybookRun.id.desc()).limit(LIST_LIMIT)))
+    listed = runs.list_runs(s, limit=LIST_LIMIT)
     titles = dict(s.execute(select(Incident.id, Incident.title).where(
-        Incident.id.in_({r.incident_id for r in runs if r.incident_id}))).all())
-    return render_template("console/playbook.html", runs=runs, titles=titles, form=form, error=error,
-                           RunState=RunState), status
+        Incident.id.in_({r.incident_id for r in listed if r.incident_id}))).all())
+    return render_template("console/playbook.html", runs=listed, titles=titles, form=form, error=error), status
 
 
 @bp.get(RUN, endpoint="playbook_run")
 @requires(Permission.ADMIN)
 def run_page(run_id: int):
     s = db_session()
-    run = _run(s, run_id)
+    run = runs.get(s, run_id)
     record = run_record(s, run, now=clock.now())
     if request.headers.get(FRAGMENT):  # the steps' poll
         if run.state != RunState.RUNNING:  # stopped: reload once for the forms that come with that
@@ -162,7 +161,7 @@ def render_run(record, **bound) -> str:
     shown = s.execute(select(func.count()).where(RevealedSecret.run_id == record.run.id,
                                                  RevealedSecret.revealed_at.is_not(None))).scalar_one()
     return render_template("console/playbook_run.html", r=record, took=step_duration, keys_waiting=keys,
-                           keys_shown=shown, RunState=RunState,
+                           keys_shown=shown,
                            skip=bound.get("skip") or forms.SkipForm(formdata=None),
                            skip_position=bound.get("skip_position"),
                            reveal=bound.get("reveal") or forms.CodeForm(formdata=None),
@@ -175,13 +174,6 @@ def render_run(record, **bound) -> str:
 def pdf(run_id: int):
     s = db_session()
     now = clock.now()
-    record = run_record(s, _run(s, run_id), now=now)
+    record = run_record(s, runs.get(s, run_id), now=now)
     return Response(run_pdf(record, generated_at=now), mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="playbook-run-{run_id}.pdf"'})
-
-
-def _run(session, run_id: int) -> PlaybookRun:
-    run = session.get(PlaybookRun, run_id)
-    if run is None:
-        raise NotFound(f"playbook run {run_id} does not exist")
-    return run

@@ -3,21 +3,24 @@ record that the regulator was notified. Each calls its service verb with the sig
 actor and the console as the door, then redirects back to the run (Post/Redirect/Get)."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
-from flask_login import current_user
+from flask import current_app, flash, redirect, render_template, url_for
 from sqlalchemy import select
 
 from incidents import clock
 from incidents.domain.enums import Source
 from incidents.domain.permissions import Permission
-from incidents.models import RevealedSecret
+from incidents.domain.playbook import NoticeState
+from incidents.models import PlaybookNotice, RevealedSecret
 from incidents.services.errors import NotFound, ServiceError
+from incidents.services.playbook import notify, regulator, runs
+from incidents.services.playbook.rotators import vigil_keys
 from incidents.web.console import bp, guard
 from incidents.web.console.guard import requires
 from incidents.web.console.pages import playbook_forms as forms
-from incidents.web.console.pages.playbook import RUN, _run, reauthenticated, render_run
+from incidents.web.console.pages.playbook import RUN, reauthenticated, render_run
 from incidents.web.playbook_pdf import run_record
 from incidents.web.session import db_session
+from workers.tasks.playbook import MAILER, PROVIDERS
 
 STEP = RUN + "/steps/<int(min=1, max=1000):position>"
 NOTICE = RUN + "/notices/<int(min=1, max=9223372036854775807):notice_id>"
@@ -30,13 +33,13 @@ def _back(run_id: int):
 def _refused(run_id: int, message: str, status: int, **bound):
     s = db_session()
     s.rollback()
-    record = run_record(s, _run(s, run_id), now=clock.now())
+    record = run_record(s, runs.get(s, run_id), now=clock.now())
     return render_run(record, error=message, **bound), status
 
 
-def _act(run_id: int, verb, done: str, *, bound: dict | None = None, **arguments):
+def _act(run_id: int, verb, done: str, /, *, bound: dict | None = None, **arguments):
     s = db_session()
-    _run(s, run_id)  # NotFound: the console's 404 page
+    runs.get(s, run_id)  # NotFound: the console's 404 page
     try:
         verb(s, actor=guard.actor(), source=Source.CONSOLE, where=guard.where(), now=clock.now(), **arguments)
     except NotFound:
@@ -51,7 +54,6 @@ def _act(run_id: int, verb, done: str, *, bound: dict | None = None, **arguments
 @bp.post(STEP + "/retry", endpoint="playbook_retry")
 @requires(Permission.ADMIN)
 def retry(run_id: int, position: int):
-    from incidents.services.playbook import runs
     return _act(run_id, runs.retry, f"Step {position} is tried again; the run goes on from there.",
                 run_id=run_id, position=position)
 
@@ -59,7 +61,6 @@ def retry(run_id: int, position: int):
 @bp.post(STEP + "/skip", endpoint="playbook_skip")
 @requires(Permission.ADMIN)
 def skip(run_id: int, position: int):
-    from incidents.services.playbook import runs
     form = forms.SkipForm()
     if not form.validate():
         return _refused(run_id, forms.first_error(form), 422, skip=form, skip_position=position)
@@ -68,25 +69,43 @@ def skip(run_id: int, position: int):
                 run_id=run_id, position=position, reason=form.reason.data.strip())
 
 
-@bp.post(NOTICE + "/resend", endpoint="playbook_resend")
-@requires(Permission.ADMIN)
-def resend(run_id: int, notice_id: int):
-    from incidents.services.playbook import notify
-    return _act(run_id, notify.resend, "The notice is sent again.", run_id=run_id, notice_id=notice_id)
-
-
 @bp.post(RUN + "/regulator", endpoint="playbook_regulator")
 @requires(Permission.ADMIN)
 def regulator_notified(run_id: int):
-    from incidents.services.playbook import regulator
     form = forms.RegulatorForm()
-    run = _run(db_session(), run_id)
+    run = runs.get(db_session(), run_id)
     if not form.validate():
         return _refused(run_id, forms.first_error(form), 422, regulator=form)
     if run.incident_id is None:
-        return _refused(run_id, "This run has no incident, so no regulator's clock.", 409, regulator=form)
+        return _refused(run_id, "This run has no incident, so there is no regulator's clock.", 409, regulator=form)
     return _act(run_id, regulator.notified, "Recorded: the regulator was notified; its clock has stopped.",
                 bound={"regulator": form}, incident_id=run.incident_id, reference=form.reference.data.strip())
+
+
+@bp.post(NOTICE + "/resend", endpoint="playbook_resend")
+@requires(Permission.ADMIN)
+def resend(run_id: int, notice_id: int):
+    s = db_session()
+    row = s.get(PlaybookNotice, notice_id)
+    if row is None or row.run_id != runs.get(s, run_id).id:
+        raise NotFound(f"run {run_id} has no notice {notice_id}")
+    try:  # commits by itself: the notice is `sending` on disk before the provider is called
+        row = notify.resend(s, notice_id=notice_id, actor=guard.actor(), now=clock.now(),
+                            extensions=_extensions(), where=guard.where())
+    except ServiceError as error:
+        return _refused(run_id, error.message, error.status)
+    s.commit()
+    if row.state == NoticeState.SENT:
+        flash(f"The notice to {row.address} was sent again.", "success")
+    else:
+        flash(f"The notice to {row.address} is {row.state} again: {row.reason or 'no reason given'}.", "error")
+    return _back(run_id)
+
+
+def _extensions() -> dict:
+    """What sending needs, as the worker gives it to steps (workers/tasks/playbook.py)."""
+    return {"providers": current_app.extensions.get(PROVIDERS), "mailer": current_app.extensions.get(MAILER),
+            "secret_key": current_app.config["SECRET_KEY"], "public_url": current_app.config["VIGIL"].public_url}
 
 
 @bp.post(RUN + "/keys", endpoint="playbook_keys")
@@ -94,14 +113,13 @@ def regulator_notified(run_id: int):
 def reveal(run_id: int):
     """The new keys in this response only (no-store): never in a flash, a URL or a log line. Each is
     wiped as it is shown, so a second look finds nothing."""
-    from incidents.services.playbook.rotators import vigil_keys
     s = db_session()
-    _run(s, run_id)
+    runs.get(s, run_id)
     form = forms.CodeForm()
     if not form.validate():
         return _refused(run_id, forms.first_error(form), 422)
-    waiting = list(s.scalars(select(RevealedSecret).where(RevealedSecret.run_id == run_id,
-                                                          RevealedSecret.ciphertext.is_not(None))
+    waiting = list(s.scalars(select(RevealedSecret.id).where(RevealedSecret.run_id == run_id,
+                                                             RevealedSecret.ciphertext.is_not(None))
                              .order_by(RevealedSecret.id)))
     if not waiting:
         flash("The new keys of this run were already shown; Vigil does not keep them.", "info")
@@ -109,8 +127,12 @@ def reveal(run_id: int):
     refused = reauthenticated(form)
     if refused:
         return _refused(run_id, refused.replace("nothing was started", "no key was shown"), 403)
-    keys = [(row.label, vigil_keys.reveal(s, secret_id=row.id, actor=current_user.user.email, now=clock.now()))
-            for row in waiting]
-    s.commit()
+    try:
+        keys = [vigil_keys.reveal(s, secret_id=secret_id, actor=guard.actor(), where=guard.where(),
+                                  now=clock.now(), secret_key=current_app.config["SECRET_KEY"])
+                for secret_id in waiting]
+    except ServiceError as error:  # another admin was quicker, or a key cannot be unsealed
+        return _refused(run_id, error.message, error.status)
+    s.commit()  # wiped on disk before the keys leave the server
     body = render_template("console/playbook_keys.html", run_id=run_id, keys=keys)
     return body, 200, {"Cache-Control": "no-store", "Pragma": "no-cache"}
