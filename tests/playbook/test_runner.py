@@ -253,3 +253,42 @@ def test_the_report_times_each_step_and_the_last_customer_notice(session, config
                                                                                               (2, 90.0, 1)]
     assert report["total_seconds"] == 60 + 600 + 90
     assert report["notify_all_seconds"] == 60 + 7 * 60
+
+
+def test_a_run_another_worker_is_claiming_is_passed_over_at_once(session, configure, breach, fake_steps, app):
+    """On PostgreSQL the run row is claimed with SKIP LOCKED: a second worker does not wait for it."""
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("SKIP LOCKED is PostgreSQL's; SQLite serialises writers instead")
+    configure(rotate=ROTATE)
+    run_id = start(session, breach)
+    other = app.extensions["vigil.db"].sessionmaker()
+    try:
+        other.scalars(select(PlaybookRun).where(PlaybookRun.id == run_id).with_for_update()).one()
+
+        assert drive(session, run_id) == []
+        assert states(session, run_id) == ("running", ["pending"] * 4)
+    finally:
+        other.rollback()
+        other.close()
+    assert drive(session, run_id) == [1, 2, 3, 4]
+
+
+def test_the_engine_tick_rings_a_run_whose_worker_died(session, configure, breach, fake_steps, clock, app,
+                                                      monkeypatch):
+    import workers.tasks.engine  # noqa: F401  (registers engine.tick)
+
+    configure(rotate=ROTATE)
+    fake_steps.die["notify_customers"] = "apply"
+    run_id = start(session, breach)
+    with pytest.raises(WorkerDied):
+        drive(session, run_id)
+    session.rollback()
+    sent = []
+    celery = app.extensions["celery"]
+    monkeypatch.setattr(celery, "send_task", lambda name, args: sent.append((name, args)))
+
+    celery.tasks["engine.tick"]()
+    clock.advance(minutes=6)
+    celery.tasks["engine.tick"]()
+
+    assert sent == [("playbook.advance", [run_id])]
