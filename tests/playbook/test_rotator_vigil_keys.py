@@ -110,7 +110,8 @@ def test_a_key_is_shown_once_then_refused_with_409(session, configure, breach, k
     run_id = start(session, breach)
     run_step(ApiKeys(), step_context(session, run_id, "vigil_api_keys", extensions(test_config)))
     secret_id = session.scalars(select(RevealedSecret.id).where(RevealedSecret.run_id == run_id)).first()
-    reveal(session, secret_id=secret_id, actor=ADMIN, where=CONSOLE, now=clock_module.now(), secret_key=test_config.secret_key)
+    reveal(session, secret_id=secret_id, actor=ADMIN, where=CONSOLE, now=clock_module.now(),
+           secret_key=test_config.secret_key)
     session.commit()
 
     with pytest.raises(Conflict, match="was already shown, to lee@ops.example at 2026-11-23 08:30 UTC") as refused:
