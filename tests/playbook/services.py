@@ -26,8 +26,12 @@ import pytest
 import requests
 
 IN_CI = os.environ.get("CI") == "true"
-PG_ADMIN_DSN = os.environ.get("VIGIL_TEST_PG_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
-REDIS_ADMIN_URL = os.environ.get("VIGIL_TEST_REDIS_ADMIN_URL", "redis://127.0.0.1:6379/0")
+# A superuser DSN and an admin Redis URL: given, or those tests/run.sh uses, or the local servers.
+PG_ADMIN_DSN = (os.environ.get("VIGIL_TEST_PG_ADMIN_DSN")
+                or os.environ.get("VIGIL_TEST_PG_URL", "").replace("postgresql+psycopg://", "postgresql://", 1)
+                or "postgresql://postgres@127.0.0.1:5432/postgres")
+REDIS_ADMIN_URL = (os.environ.get("VIGIL_TEST_REDIS_ADMIN_URL") or os.environ.get("VIGIL_TEST_REDIS_URL")
+                   or "redis://127.0.0.1:6379/0")
 ROTATED_GROUP = "vigil_rotated"
 HBA_LINES = [f"host all +{ROTATED_GROUP} 127.0.0.1/32 scram-sha-256",
              f"host all +{ROTATED_GROUP} ::1/128 scram-sha-256"]

@@ -38,6 +38,13 @@ def store_for(step_config: Mapping[str, Any], playbook: Mapping[str, Any], envir
     raise RotationError(f"unknown secret store '{kind}' (use '{VIGIL}' or '{AWS_SECRETS_MANAGER}')")
 
 
+def store(ctx: Any) -> SecretStore:
+    """The context's store; a step never makes a credential it has nowhere to keep."""
+    if ctx.secrets is None:
+        raise RotationError("no secret store to keep the new credentials in; nothing was changed")
+    return ctx.secrets
+
+
 class DatabaseSecretStore:
     """StoredSecret rows, sealed with a key derived from SECRET_KEY. `put` flushes; the caller's
     next commit (ctx.save) makes it durable, which a rotator does before the secret is used."""

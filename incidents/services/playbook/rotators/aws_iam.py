@@ -20,7 +20,7 @@ from typing import Any, Callable
 from botocore.exceptions import BotoCoreError, ClientError
 
 from incidents.services.playbook.rotators.base import Context, RotationError
-from incidents.services.playbook.secrets import aws_client, aws_error_code, aws_rotation_error
+from incidents.services.playbook.secrets import aws_client, aws_error_code, aws_rotation_error, store
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ class AwsIamAccessKeys:
         created = _call(lambda: iam.create_access_key(UserName=user)["AccessKey"], user, "create a key for")
         key_id = created["AccessKeyId"]
         try:
-            ctx.secrets.put(secret_name(user), {"access_key_id": key_id,
+            store(ctx).put(secret_name(user), {"access_key_id": key_id,
                                                 "secret_access_key": created["SecretAccessKey"]})
         except Exception:
             _delete_key(iam, user, key_id)  # its secret is lost with this frame: the key is useless
@@ -110,7 +110,7 @@ class AwsIamAccessKeys:
 
     def _verify_user(self, ctx: Context, iam: Any, user: str, planned: dict[str, Any]) -> str:
         new_id = _new_keys(ctx).get(user)
-        stored = ctx.secrets.get(secret_name(user)) if new_id else None
+        stored = store(ctx).get(secret_name(user)) if new_id else None
         if not stored or stored.get("access_key_id") != new_id:
             raise RotationError(f"the secret store does not hold IAM user '{user}''s new key; retry this step")
         self._until(lambda: self._answers_as(ctx, new_id, stored["secret_access_key"]) == planned["arn"],

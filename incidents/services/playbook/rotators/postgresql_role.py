@@ -21,6 +21,7 @@ from psycopg import sql
 
 from incidents.services.playbook.rotators import scram
 from incidents.services.playbook.rotators.base import Context, RotationError
+from incidents.services.playbook.secrets import store
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +53,10 @@ class PostgresqlRole:
         if ctx.checkpoint.get("altered"):
             return
         role = plan["role"]
-        value = ctx.secrets.get(secret_name(role)) if ctx.checkpoint.get("stored") else None
+        value = store(ctx).get(secret_name(role)) if ctx.checkpoint.get("stored") else None
         if not value or value.get("role") != role:
             value = {"role": role, "password": pysecrets.token_urlsafe(32)}
-            ctx.secrets.put(secret_name(role), value)
+            store(ctx).put(secret_name(role), value)
             ctx.save(stored=True)  # commits: the password is kept before it comes into force
         statement = sql.SQL("ALTER ROLE {} PASSWORD {}").format(
             sql.Identifier(role), sql.Literal(scram.verifier(value["password"])))
@@ -66,7 +67,7 @@ class PostgresqlRole:
 
     def verify(self, ctx: Context, plan: dict[str, Any]) -> str:
         role = plan["role"]
-        value = ctx.secrets.get(secret_name(role))
+        value = store(ctx).get(secret_name(role))
         if not value or value.get("role") != role:
             raise RotationError(f"the secret store does not hold role '{role}''s new password; retry this step")
         if not _logs_in(ctx, role, value["password"]):

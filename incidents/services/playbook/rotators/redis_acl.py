@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 import redis
 
 from incidents.services.playbook.rotators.base import Context, RotationError
+from incidents.services.playbook.secrets import store
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +50,10 @@ class RedisAclUser:
         if ctx.checkpoint.get("altered"):
             return
         user = plan["user"]
-        value = ctx.secrets.get(secret_name(user)) if ctx.checkpoint.get("stored") else None
+        value = store(ctx).get(secret_name(user)) if ctx.checkpoint.get("stored") else None
         if not value or value.get("user") != user:
             value = {"user": user, "password": pysecrets.token_urlsafe(32)}
-            ctx.secrets.put(secret_name(user), value)
+            store(ctx).put(secret_name(user), value)
             ctx.save(stored=True)  # commits: the password is kept before it comes into force
         with _admin(ctx) as admin:
             _call(lambda: admin.execute_command("ACL", "SETUSER", user, "resetpass", ">" + value["password"]),
@@ -63,7 +64,7 @@ class RedisAclUser:
 
     def verify(self, ctx: Context, plan: dict[str, Any]) -> str:
         user = plan["user"]
-        value = ctx.secrets.get(secret_name(user))
+        value = store(ctx).get(secret_name(user))
         if not value or value.get("user") != user:
             raise RotationError(f"the secret store does not hold Redis user '{user}''s new password; retry this step")
         with _admin(ctx) as admin:
@@ -131,19 +132,26 @@ def _rules(found: dict[str, Any]) -> dict[str, list[str]]:
 
 
 def _auth(ctx: Context, user: str, password: str) -> bool:
-    """AUTH on a fresh connection to the admin's server, without the admin's credentials."""
+    """A fresh connection to the admin's server (database 0: AUTH does not depend on it) that
+    authenticates as `user` before anything else."""
     parts = urlsplit(_url(ctx))
-    bare = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
-    client = redis.Redis.from_url(bare, socket_timeout=TIMEOUT, socket_connect_timeout=TIMEOUT,
-                                  single_connection_client=True)
-    try:
-        return client.execute_command("AUTH", user, password) in (True, b"OK", "OK")
-    except (redis.AuthenticationError, redis.ResponseError):
-        return False  # WRONGPASS: wrong password, or the user is off
+    bare = urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2], path=""))
+    client = None
+    try:  # a single-connection client connects (and sends AUTH) when it is made
+        client = redis.Redis.from_url(bare, username=user, password=password, socket_timeout=TIMEOUT,
+                                      socket_connect_timeout=TIMEOUT, single_connection_client=True)
+        return bool(client.ping())
+    except redis.exceptions.NoPermissionError:
+        return True  # logged in; the user may just not run PING
+    except redis.AuthenticationError:
+        return False  # wrong password, or the user is off
+    except redis.ResponseError as exc:
+        return "WRONGPASS" not in str(exc) and "NOAUTH" not in str(exc)
     except (redis.ConnectionError, redis.TimeoutError):
         raise RotationError(f"cannot reach Redis at the address in {ctx.config.get('url_env')}") from None
     finally:
-        client.close()
+        if client is not None:
+            client.close()
 
 
 def _persist(admin: redis.Redis, ctx: Context) -> str:
