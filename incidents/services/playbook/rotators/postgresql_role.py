@@ -88,7 +88,8 @@ def _role(ctx: Context) -> str:
 def _dsn(ctx: Context) -> str:
     name = ctx.config.get("dsn_env")
     if not isinstance(name, str) or not name:
-        raise RotationError("postgresql_role needs 'dsn_env': the environment variable with the admin connection string")
+        raise RotationError("postgresql_role needs 'dsn_env': the environment variable with the admin "
+                            "connection string")
     dsn = ctx.environ.get(name)
     if not dsn:
         raise RotationError(f"the environment variable {name} is not set (the admin connection string for PostgreSQL)")
