@@ -318,7 +318,8 @@ def resend(session: Session, *, notice_id: int, actor: Actor, now: datetime, ext
            where: audit.Where | None = None) -> PlaybookNotice:
     """Send a failed or uncertain notice again, because an admin asked (it may arrive twice: their
     call). Commits: the notice is `sending` on disk before the provider is called."""
-    notice = session.scalars(select(PlaybookNotice).where(PlaybookNotice.id == notice_id).with_for_update()).first()
+    notice = session.scalars(select(PlaybookNotice).where(PlaybookNotice.id == notice_id).with_for_update()
+                             .execution_options(populate_existing=True)).first()  # as it is now, not as read
     if notice is None:
         raise NotFound(f"Notice {notice_id} does not exist.")
     if notice.state not in (NoticeState.FAILED, NoticeState.UNCERTAIN):

@@ -191,7 +191,8 @@ def reveal(session: Session, *, secret_id: int, actor: Actor, where: audit.Where
            secret_key: str) -> tuple[str, str]:
     """(label, plaintext) of a new key, once: its ciphertext is wiped and the showing audited.
     The caller commits (and shows the key only after the commit succeeded)."""
-    row = session.scalars(select(RevealedSecret).where(RevealedSecret.id == secret_id).with_for_update()).first()
+    row = session.scalars(select(RevealedSecret).where(RevealedSecret.id == secret_id).with_for_update()
+                          .execution_options(populate_existing=True)).first()
     if row is None:
         raise NotFound(f"There is no new key {secret_id}.")
     if row.ciphertext is None:
