@@ -1,16 +1,18 @@
 """The regulator's clock through the API: which incidents get one (opened as a breach by an alert or
 a report, or reclassified to one; no other), reading it, and recording the authority's notification,
-with bad input refused and nothing stored."""
+with bad input refused and nothing stored; a clock stands down while the incident is no breach."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
 
 from incidents.models import AuditEvent, IncidentEvent, PlaybookRun, RegulatorClock, Setting
+from incidents.services.playbook import regulator
 from tests.helpers import bearer
 
 BREACH = "Unauthorized access to the customer database"
+AWARE = datetime(2026, 11, 23, 8, 30, tzinfo=timezone.utc)  # the clock fixture's time
 
 
 def _alert(client, make, summary: str, dedup_key: str = "k1") -> int:
@@ -140,3 +142,31 @@ def test_bad_notifications_are_refused_and_store_nothing(client, session, make, 
     assert row.notified_at is None and row.reference is None and row.check_at is not None
     assert session.scalars(select(AuditEvent).where(AuditEvent.action == "regulator.notified")).all() == []
     assert _events(session, breach, "regulator_notified") == []
+
+
+def test_a_clock_stands_down_when_the_incident_is_no_longer_a_breach(client, session, make, clock):
+    incident_id = _alert(client, make, BREACH)
+    writer = make.api_key("write")
+
+    def reclassify(category: str):
+        response = client.post(f"/api/v1/incidents/{incident_id}/reclassify", headers=bearer(writer),
+                               json={"severity_class": 1, "reason": "triage", "category": category})
+        assert response.status_code == 200, response.json
+
+    def sweep(hours: int):
+        clock.at = AWARE + timedelta(hours=hours)
+        regulator.sweep(session, now=clock.at)
+        session.commit()
+
+    reclassify("outage")  # a false alarm
+    sweep(48)
+    assert _events(session, incident_id, "regulator_warning") == []
+    assert _events(session, incident_id, "regulator_clock")[-1] == (
+        "Regulator's deadline no longer tracked: the incident is no longer a security_breach")
+    reclassify("security_breach")  # it was one after all: the first awareness time stands
+    assert _events(session, incident_id, "regulator_clock")[-1] == (
+        "Regulator's deadline tracked again: notify the supervisory authority by 2026-11-26 08:30 UTC")
+    sweep(49)
+    assert _events(session, incident_id, "regulator_warning") == [
+        "Regulator's deadline in 24 h: notify the supervisory authority by 2026-11-26 08:30 UTC; "
+        "nobody could be reached"]
