@@ -9,6 +9,9 @@
 - `redis_admin_url`: the local Redis, as its default user.
 
 Missing services skip the tests, except in CI (CI=true), where they fail.
+
+Each module that imports a session fixture gets its own copy of it (pytest keys fixtures by the
+module that defines them), so the moto server is kept here once per process and shared.
 """
 from __future__ import annotations
 
@@ -83,8 +86,14 @@ def _moto_binary() -> str:
     return str(local) if local.exists() else (shutil.which("moto_server") or "")
 
 
+_shared: dict[str, MotoServer] = {}
+
+
 @pytest.fixture(scope="session")
 def moto_server(tmp_path_factory):
+    if "moto" in _shared:  # another module's copy of this fixture started it
+        yield _shared["moto"]
+        return
     binary = _moto_binary()
     if not binary:
         unavailable("moto_server is not installed (pip install -e '.[test]' installs moto[server])")
@@ -104,8 +113,10 @@ def moto_server(tmp_path_factory):
 
     try:
         _wait(up, timeout=30, what=f"moto_server on {server.url}")
+        _shared["moto"] = server
         yield server
     finally:
+        _shared.pop("moto", None)
         process.terminate()
         try:
             process.wait(timeout=10)
