@@ -146,3 +146,17 @@ def test_the_run_keeps_its_snapshot_when_the_config_changes(session, configure, 
     assert [s.kind for s in run.steps][1:] == ["vigil_api_keys", "user_sessions", "aws_iam_access_keys",
                                                "postgresql_role", "redis_acl_user"]
     assert run.config["notify_customers"] == "all" and run.steps[0].config["notify_customers"] == "all"
+
+
+def test_a_drill_target_keeps_the_real_steps_secret_store_unless_it_names_one(session, configure):
+    rotate = [{"type": "aws_iam_access_keys", "users": ["deploy-bot"], "secret_store": "aws_secrets_manager"},
+              {"type": "postgresql_role", "role": "app_rw", "dsn_env": "PG", "secret_store": "aws_secrets_manager"}]
+    configure(rotate=rotate, drill={"every": "quarter", "recipients": [], "targets": {
+        "aws_iam_access_keys": {"users": ["drill-bot"]},
+        "postgresql_role": {"role": "drill_rw", "dsn_env": "DRILL_PG", "secret_store": "vigil"}}})
+
+    run = session.get(PlaybookRun, start(session, None, mode="drill"))
+
+    assert [s.config for s in run.steps[1:]] == [
+        {"type": "aws_iam_access_keys", "secret_store": "aws_secrets_manager", "users": ["drill-bot"]},
+        {"type": "postgresql_role", "secret_store": "vigil", "role": "drill_rw", "dsn_env": "DRILL_PG"}]

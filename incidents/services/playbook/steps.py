@@ -47,6 +47,7 @@ def planned_steps(playbook: dict[str, Any], mode: str) -> list[PlannedStep]:
 
     In a drill, external kinds run against `drill.targets[kind]` instead of the real target; with
     no target the step is planned as skipped, so a drill never touches a production credential.
+    The drill keeps the real step's secret store (unless its target names one), to rehearse it too.
     """
     notice = {"type": rules.NOTIFY_CUSTOMERS, "notify_customers": playbook.get("notify_customers", "all")}
     steps = [PlannedStep(rules.NOTIFY_CUSTOMERS, rules.TITLES[rules.NOTIFY_CUSTOMERS], notice)]
@@ -59,7 +60,9 @@ def planned_steps(playbook: dict[str, Any], mode: str) -> list[PlannedStep]:
             if target is None:
                 steps.append(PlannedStep(kind, title, dict(entry), NO_DRILL_TARGET))
                 continue
-            entry = {"type": kind, **target}
+            # The same kind of secret store as the real step, unless the target names its own.
+            store = {"secret_store": entry["secret_store"]} if "secret_store" in entry else {}
+            entry = {"type": kind, **store, **target}
             title = _title(kind, entry) + " (drill target)"
         steps.append(PlannedStep(kind, title, dict(entry)))
     return steps
