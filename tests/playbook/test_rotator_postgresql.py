@@ -3,6 +3,8 @@ verifier computed by Vigil, logs in; the old one is refused; a crash between sto
 resumes with the stored password; bad input is refused with a plain message."""
 from __future__ import annotations
 
+import base64
+
 import psycopg
 import pytest
 from psycopg import sql
@@ -121,3 +123,13 @@ def test_a_role_the_server_lets_in_without_a_password_fails_verification(session
     finally:
         with pg_connect(pg_admin_dsn) as conn:
             conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+def test_the_scram_verifier_is_the_one_postgresql_computes():
+    # PostgreSQL 15's own verifier for CREATE ROLE ... PASSWORD 'pw123'
+    made_by_postgresql = ("SCRAM-SHA-256$4096:2EdZeoio2X3HXWvKS4B1Pg==$"
+                          "wLJtEgBhXSdPhab9SMW6nG6sYd6E8ObAlLExBn1pM/k=:1Dp7BY/ezl1CSkXUfjJtEqExXxF1v/8olq5HVxlURZI=")
+    salt = base64.b64decode("2EdZeoio2X3HXWvKS4B1Pg==")
+    assert scram.verifier("pw123", salt=salt) == made_by_postgresql
+    assert scram.matches("pw123", made_by_postgresql) and not scram.matches("pw124", made_by_postgresql)
+    assert not scram.matches("pw123", "md5" + "0" * 32)
