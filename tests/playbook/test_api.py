@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from incidents.models import PlaybookRun, RevealedSecret
+from incidents.services import api_keys
 from tests.helpers import bearer
 from tests.playbook.conftest import drive, report
 
@@ -73,6 +74,9 @@ def test_keys_below_admin_are_refused_and_nothing_is_stored(client, make, config
         response = start(client, bearer(key), breach)
         assert response.status_code == 403, response.json
         assert client.get(RUNS, headers=bearer(key)).status_code == 403
+    _, customer_key = api_keys.create(session, name="acme-reader", scope="read", customer="acme")
+    session.commit()
+    assert start(client, bearer(customer_key), breach).status_code == 403
     assert start(client, {}, breach).status_code == 401
     assert no_runs(session)
 
