@@ -20,3 +20,12 @@ def test_another_key_or_a_tampered_token_is_refused_without_leaking():
     assert "hunter2" not in str(error.value)
     with pytest.raises(SealError):
         unseal(KEY, token[:-4] + "AAAA")
+
+
+def test_a_step_context_printed_or_logged_carries_no_environment_or_key():
+    from incidents.services.playbook.rotators.base import Context
+    ctx = Context(session=None, run_id=1, step_id=2, mode="live", config={}, playbook={}, checkpoint={},
+                  actor="lee", now=lambda: None, environ={"BREACH_PG_ADMIN_DSN": "postgresql://a:pw-123@h/db"},
+                  extensions={"secret_key": KEY})
+    shown = repr(ctx)
+    assert "pw-123" not in shown and KEY not in shown and "run_id=1" in shown

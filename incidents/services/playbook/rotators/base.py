@@ -56,10 +56,11 @@ class Context:
     checkpoint: dict[str, Any]
     actor: str
     now: Callable[[], datetime]
-    secrets: SecretStore | None = None
-    environ: dict[str, str] = field(default_factory=dict)  # where dsn_env / url_env are looked up
-    extensions: dict[str, Any] = field(default_factory=dict)  # providers: "mailer", "sms", "public_url"
-    _save: Callable[[dict[str, Any]], None] | None = None
+    # repr=False: a context printed or logged must not carry the environment or SECRET_KEY along.
+    secrets: SecretStore | None = field(default=None, repr=False)
+    environ: dict[str, str] = field(default_factory=dict, repr=False)  # where dsn_env / url_env are looked up
+    extensions: dict[str, Any] = field(default_factory=dict, repr=False)  # "providers", "mailer", "secret_key", "public_url"
+    _save: Callable[[dict[str, Any]], None] | None = field(default=None, repr=False)
 
     @property
     def drill(self) -> bool:
