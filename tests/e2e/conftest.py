@@ -1,5 +1,5 @@
 """Fixtures for end-to-end tests: a live Vigil on loopback and a real Prometheus Alertmanager
-pointed at it; libfaketime for processes whose clock a test moves.
+pointed at it; libfaketime for processes whose clock a test moves; an SMTP sink that takes its time.
 
 The Vigil server serves the suite's `app` (same database as the test, already migrated, emptied
 after each test) with werkzeug in a daemon thread. Alertmanager is the Debian package
@@ -8,6 +8,7 @@ a missing package cannot pass unnoticed. The same goes for libfaketime (Debian p
 """
 from __future__ import annotations
 
+import asyncio
 import glob
 import os
 import shutil
@@ -23,11 +24,14 @@ import pytest
 import requests
 from werkzeug.serving import make_server
 
+from tests.fakes.smtp import SmtpSink, _Handler
+
 ALERTMANAGER = "prometheus-alertmanager"
 LIBFAKETIME = "/usr/lib/*/faketime/libfaketime.so.1"  # Debian's multiarch path
 IN_CI = os.environ.get("CI") == "true"
 READY_TIMEOUT = 20.0
 LOG_TAIL_LINES = 60
+SLOW_SMTP_SECONDS = 0.4  # per message, so a test can act while a process is sending mail
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -103,6 +107,25 @@ def libfaketime() -> str:
             pytest.fail(f"CI=true: {message}. CI must install the package.", pytrace=False)
         pytest.skip(message)
     return found[0]
+
+
+class _SlowHandler(_Handler):
+    """Keeps each message as it arrives, then takes SLOW_SMTP_SECONDS to say so: a sender killed
+    while it waits for the answer has delivered the message without knowing it."""
+
+    async def handle_DATA(self, server, session, envelope):
+        answer = await super().handle_DATA(server, session, envelope)
+        await asyncio.sleep(SLOW_SMTP_SECONDS)
+        return answer
+
+
+@pytest.fixture
+def slow_smtp_sink():
+    """tests.fakes.smtp's sink, answering each message SLOW_SMTP_SECONDS after it arrived."""
+    sink = SmtpSink()
+    sink._controller.handler = _SlowHandler(sink)  # aiosmtpd's controller reads it per connection
+    with sink:
+        yield sink
 
 
 @pytest.fixture

@@ -21,13 +21,13 @@ the timeline.
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
 import signal
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import boto3
@@ -51,7 +51,6 @@ from tests.e2e.conftest import free_port, http, log_tail, wait_until
 from tests.e2e.test_paging_processes import BROKER, START_TIMEOUT, TICK, TICK_RAN, Vigil
 from tests.e2e.test_sla_processes import MovableClock
 from tests.fakes.fixtures import fake_twilio  # noqa: F401
-from tests.fakes.smtp import SmtpSink, _Handler
 from tests.fakes.twilio_server import FROM_NUMBER
 from tests.playbook.services import (aws_environ, moto_server, pg_admin_dsn, pg_role, pg_scram,  # noqa: F401
                                      redis_admin_url, redis_user)
@@ -59,7 +58,6 @@ from tests.playbook.services import (aws_environ, moto_server, pg_admin_dsn, pg_
 pytestmark = pytest.mark.e2e
 
 SECRET_KEY = "e2e-playbook-secret-key-" + "k" * 32
-SMTP_DELAY = 0.4  # seconds the sink takes per message, after it has kept it
 MOVE = int(LEASE.total_seconds() // 60) + 1  # minutes: past a dead worker's lease
 RUN_TIMEOUT = 60.0
 IAM_USER = "deploy-bot"
@@ -153,28 +151,10 @@ def worker_argv(tmp: Path, n: int) -> list[str]:
             "--schedule", str(tmp / f"celerybeat-schedule-{n}"), "--loglevel", "INFO", "--concurrency", "2"]
 
 
-class SlowHandler(_Handler):
-    """Keeps each message as it arrives, then takes SMTP_DELAY to say so: a worker killed while
-    waiting for the answer leaves a notice the sink has and the database calls `sending`."""
-
-    async def handle_DATA(self, server, session, envelope):
-        answer = await super().handle_DATA(server, session, envelope)
-        await asyncio.sleep(SMTP_DELAY)
-        return answer
-
-
-@pytest.fixture
-def slow_sink():
-    sink = SmtpSink()
-    sink._controller.handler = SlowHandler(sink)  # read per connection by aiosmtpd's factory
-    with sink:
-        yield sink
-
-
 # -- the data and the processes --------------------------------------------------------------------
 
 @pytest.fixture
-def breach_vigil(app, database_url, session, fake_twilio, slow_sink, libfaketime, aws_environ, moto_server,
+def breach_vigil(app, database_url, session, fake_twilio, slow_smtp_sink, libfaketime, aws_environ, moto_server,
                  pg_admin_dsn, pg_role, redis_admin_url, redis_user, tmp_path):
     """vigil.yaml applied, the targets made, then the web and a first worker started. Yields the
     world the test drives; every log is printed at the end (pytest shows it on a failure)."""
@@ -188,7 +168,7 @@ def breach_vigil(app, database_url, session, fake_twilio, slow_sink, libfaketime
     env.update({
         "DATABASE_URL": database_url, "VIGIL_INSTANCE_PATH": str(tmp_path / "instance"), "SECRET_KEY": SECRET_KEY,
         "PUBLIC_URL": f"http://127.0.0.1:{port}", "ENGINE_TICK_SECONDS": str(TICK),
-        "SMTP_URL": f"smtp://127.0.0.1:{slow_sink.port}?from=vigil@vigil.test",
+        "SMTP_URL": f"smtp://127.0.0.1:{slow_smtp_sink.port}?from=vigil@vigil.test",
         "TWILIO_ACCOUNT_SID": fake_twilio.account_sid, "TWILIO_AUTH_TOKEN": fake_twilio.auth_token,
         "TWILIO_FROM_NUMBER": FROM_NUMBER, "TWILIO_API_URL": fake_twilio.url,
         "BREACH_PG_ADMIN_DSN": pg_admin_dsn, "BREACH_REDIS_ADMIN_URL": redis_admin_url, **aws_environ,
@@ -198,8 +178,8 @@ def breach_vigil(app, database_url, session, fake_twilio, slow_sink, libfaketime
     _passwords(session)
     old_keys = {name: api_key(session, name, scope, customer) for name, scope, customer in API_KEYS}
     env.update(clock.env())
-    world = World(session=session, env=env, tmp=tmp_path, port=port, clock=clock, sink=slow_sink, twilio=fake_twilio,
-                  integrations=integrations, old_keys=old_keys, old_aws=old_aws, pg_role=pg_role,
+    world = World(session=session, env=env, tmp=tmp_path, port=port, clock=clock, sink=slow_smtp_sink,
+                  twilio=fake_twilio, integrations=integrations, old_keys=old_keys, old_aws=old_aws, pg_role=pg_role,
                   redis_user=redis_user, pg_dsn=pg_admin_dsn, redis_url=redis_admin_url, moto=moto_server)
     world.web = Part(env, tmp_path, port, "web", web_argv(port)).start()
     world.start_worker()
@@ -366,8 +346,8 @@ def _check_notices(w: World, session, run_id: int) -> None:
     """Each address got at most one notice; one exactly unless its notice was in flight at a kill
     (uncertain, at most one per kill in which notices were going out); the invalid one failed."""
     rows = session.scalars(select(PlaybookNotice).where(PlaybookNotice.run_id == run_id)).all()
-    mailed = _count(rcpt for r in w.notices() for rcpt in r.rcpt_tos)
-    texted = _count(m.to for m in list(w.twilio.messages))
+    mailed = Counter(rcpt for r in w.notices() for rcpt in r.rcpt_tos)
+    texted = Counter(m.to for m in list(w.twilio.messages))
     emails = {e for people in CONTACTS.values() for _, e, _ in people if e}
     phones = {p for people in CONTACTS.values() for _, _, p in people if p}
     notices = {(n.channel, n.address): n for n in rows if n.purpose == "customer_notice"}
@@ -380,20 +360,15 @@ def _check_notices(w: World, session, run_id: int) -> None:
         else:
             assert got == 1 and notice.state == "sent" or got <= 1 and notice.state == "uncertain", (address, got)
     letters = {n.address: n for n in rows if n.purpose == "password_reset"}
-    got_letters = _count(rcpt for r in w.letters() for rcpt in r.rcpt_tos)
+    got_letters = Counter(rcpt for r in w.letters() for rcpt in r.rcpt_tos)
     assert set(letters) == {e for e, _, _ in USERS} >= set(got_letters), (sorted(letters), got_letters)
     for address, letter in letters.items():
         got = got_letters.get(address, 0)
         assert got == 1 and letter.state == "sent" or got <= 1 and letter.state == "uncertain", (address, got)
-    for purpose in ("customer_notice", "password_reset"):  # one kill during each
-        assert sum(n.state == "uncertain" for n in rows if n.purpose == purpose) <= 1, purpose
-
-
-def _count(items) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for item in items:
-        counts[item] = counts.get(item, 0) + 1
-    return counts
+    tally = Counter((n.purpose, n.state) for n in rows)
+    print(f"notices: {sorted(tally.items())}")
+    # One kill while each kind was going out: at most one of each in flight.
+    assert tally["customer_notice", "uncertain"] <= 1 and tally["password_reset", "uncertain"] <= 1, tally
 
 
 def _sealed(session, run_id: int, label_start: str) -> str:
@@ -478,9 +453,10 @@ def _check_no_secret_shown(w: World, session, run_id: int, incident_id: int) -> 
     """No generated secret (new keys, passwords, reset links) in the logs, in what the API answered,
     on the timeline, or in a step's summary, error or checkpoint."""
     revealed = session.scalars(select(RevealedSecret).where(RevealedSecret.run_id == run_id)).all()
-    w.secrets += [unseal(SECRET_KEY, r.ciphertext) for r in revealed]
-    w.secrets += [m for r in w.letters() for m in RESET_LINK.findall(r.message.get_content())]
-    assert len(w.secrets) == 3 + len(revealed) + len(USERS) and all(len(s) >= 20 for s in w.secrets)
+    links = [token for r in w.letters() for token in RESET_LINK.findall(r.message.get_content())]
+    assert len(revealed) == len(API_KEYS) + len(w.integrations) and len(links) == len(w.letters())
+    w.secrets += [unseal(SECRET_KEY, r.ciphertext) for r in revealed] + links
+    assert all(len(secret) >= 20 for secret in w.secrets)
     timeline = w.api.ok("GET", f"/api/v1/incidents/{incident_id}/timeline")
     steps = session.scalars(select(PlaybookStep).where(PlaybookStep.run_id == run_id)).all()
     places = {"logs": w.logs(), "API answers": "\n".join(w.api.answers), "timeline": json.dumps(timeline),
