@@ -31,8 +31,7 @@ RUN = "/playbook/runs/<int(min=1, max=9223372036854775807):run_id>"
 INCIDENT = "/incidents/<int(min=1, max=9223372036854775807):incident_id>"
 FRAGMENT = "HX-Request"
 LIST_LIMIT = 50
-WRONG_CODE = ("That authenticator code is not right, or it was already used. "
-              "Wait for the next code and enter it; nothing was started.")
+WRONG_CODE = "That authenticator code is not right, or it was already used. Wait for the next code and enter it."
 
 
 @dataclass
@@ -51,20 +50,20 @@ def panel(session, incident: Incident, form: forms.StartForm | None = None) -> P
     runs = list(session.scalars(select(PlaybookRun).where(PlaybookRun.incident_id == incident.id)
                                 .order_by(PlaybookRun.id.desc())))
     active = next((r for r in runs if r.state in ACTIVE_RUN_STATES), None)
-    if form is None and current_user.can(Permission.ADMIN):
-        form = forms.StartForm(formdata=None, summary=incident.title)
     if not current_user.can(Permission.ADMIN):
         form = None
+    elif form is None:
+        form = forms.StartForm(formdata=None, summary=incident.title)
     return Panel(runs=runs, active=active, regulator=session.get(RegulatorClock, incident.id), form=form)
 
 
-def reauthenticated(form: forms.CodeForm) -> str | None:
-    """None when the code is the admin's current one, else the refusal. A good code is committed as
-    used at once (it cannot be replayed, even if what follows fails); failures count towards the
-    same lockout as sign-in, so guessing codes here is slowed down just the same."""
+def reauthenticated(form: forms.CodeForm, *, otherwise: str) -> str | None:
+    """None when the code is the admin's current one, else the refusal, ending with `otherwise`
+    (what did not happen). A good code is committed as used at once, so it cannot be replayed even
+    if what follows fails; failures count towards the sign-in lockout, so guessing is slowed alike."""
     s = db_session()
     user = current_user.user
-    attempt = login.Attempt(email=user.email.lower(), ip=request.remote_addr or "",
+    attempt = login.Attempt(email=login.normal_email(user.email), ip=request.remote_addr or "",
                             user_agent=(request.user_agent.string or "")[:300], now=clock.now())
     refused = login.throttled(s, attempt)
     if refused is None and second_factor.verify_code(user, form.code.data or "", now=attempt.now):
@@ -73,7 +72,7 @@ def reauthenticated(form: forms.CodeForm) -> str | None:
     if refused is None:
         login.record(s, attempt, login.Outcome.BAD_SECOND_FACTOR, user)
     s.commit()
-    return refused or WRONG_CODE
+    return f"{refused or WRONG_CODE} {otherwise}"
 
 
 @bp.post(INCIDENT + "/breach-playbook", endpoint="playbook_start")
@@ -83,7 +82,7 @@ def start(incident_id: int):
     form = forms.StartForm()
     if not form.validate():
         return incident_page(incident_id, error=forms.first_error(form), status=422, playbook=_cleared(form))
-    refused = reauthenticated(form)
+    refused = reauthenticated(form, otherwise="Nothing was started.")
     if refused:
         return incident_page(incident_id, error=refused, status=403, playbook=_cleared(form))
     return _start(lambda error: incident_page(incident_id, error=error.message, status=error.status,
@@ -104,7 +103,7 @@ def drill():
     form = forms.DrillForm()
     if not form.validate():
         return _list(_cleared(form), error=forms.first_error(form), status=422)
-    refused = reauthenticated(form)
+    refused = reauthenticated(form, otherwise="Nothing was started.")
     if refused:
         return _list(_cleared(form), error=refused, status=403)
     return _start(lambda error: _list(_cleared(form), error=error.message, status=error.status),

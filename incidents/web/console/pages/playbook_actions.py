@@ -124,9 +124,9 @@ def reveal(run_id: int):
     if not waiting:
         flash("The new keys of this run were already shown; Vigil does not keep them.", "info")
         return _back(run_id)
-    refused = reauthenticated(form)
+    refused = reauthenticated(form, otherwise="No key was shown.")
     if refused:
-        return _refused(run_id, refused.replace("nothing was started", "no key was shown"), 403)
+        return _refused(run_id, refused, 403)
     try:
         keys = [vigil_keys.reveal(s, secret_id=secret_id, actor=guard.actor(), where=guard.where(),
                                   now=clock.now(), secret_key=current_app.config["SECRET_KEY"])

@@ -10,7 +10,6 @@ MAX_SUMMARY = 1000
 MAX_ACTIONS = 2000
 MAX_REASON = 500  # playbook_steps.skip_reason
 MAX_REFERENCE = 200  # regulator_clocks.reference
-CODE_HINT = "The 6-digit code your authenticator app shows now (not the one you signed in with)."
 
 
 def _code(label: str = "Authenticator code"):
