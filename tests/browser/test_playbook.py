@@ -90,15 +90,18 @@ def test_admin_declares_a_breach_and_watches_the_playbook_run(page, app, make, s
     assert csp_violations(messages) == []
 
 
-def test_the_run_page_fits_a_phone(phone_page, make, session, clock, breach, mailer):
+def test_the_playbook_pages_fit_a_phone(phone_page, make, session, clock, breach):
     admin = make.console_user("root@ops.example", Role.ADMIN)
+    messages = watch_console(phone_page)
+    sign_in(phone_page, admin, path=f"/incidents/{breach}")
+    expect(phone_page.get_by_role("button", name="Start breach playbook")).to_be_visible()
+    assert no_horizontal_scroll(phone_page)
     run = PlaybookRun(incident_id=breach, mode="live", state="failed", started_by=admin.email,
                       started_at=clock(), aware_at=clock(), config=PLAYBOOK,
                       error="step 2 (Revoke and regenerate Vigil API keys) failed: the database went away")
     session.add(run)
     session.commit()
-    messages = watch_console(phone_page)
-    sign_in(phone_page, admin, path="/playbook")
+    phone_page.goto("/playbook")
     expect(phone_page.locator(f'a[href="/playbook/runs/{run.id}"]')).to_be_visible()
     assert no_horizontal_scroll(phone_page)
     phone_page.goto(f"/playbook/runs/{run.id}")
