@@ -209,6 +209,7 @@ def test_skip_needs_a_reason(admin, session, clock, fire):
     assert "Retry step 2" in page and "Skip step 2" in page
     response = admin.post(f"/playbook/runs/{run.id}/steps/2/skip", {"reason": "  "})
     assert response.status_code == 422 and "Say why the step is skipped" in html(response)
+    assert html(response).count('class="error">Say why the step is skipped') == 1  # beside its field
     fresh(session)
     assert session.get(PlaybookStep, run.steps[1].id).state == "failed"
 

@@ -161,8 +161,7 @@ def render_run(record, **bound) -> str:
                                                  RevealedSecret.revealed_at.is_not(None))).scalar_one()
     return render_template("console/playbook_run.html", r=record, took=step_duration, keys_waiting=keys,
                            keys_shown=shown,
-                           skip=bound.get("skip") or forms.SkipForm(formdata=None),
-                           skip_position=bound.get("skip_position"),
+                           skip=bound.get("skip"), skip_position=bound.get("skip_position"),
                            reveal=bound.get("reveal") or forms.CodeForm(formdata=None),
                            regulator=bound.get("regulator") or forms.RegulatorForm(formdata=None),
                            error=bound.get("error"))
