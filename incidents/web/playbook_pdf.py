@@ -49,11 +49,19 @@ class RunRecord:
 
     @property
     def time_to_notify(self) -> timedelta | None:
-        """From the start until the last customer notice was sent; None until every one was."""
+        """From the start until the last customer notice was sent, once none is waiting to go (the
+        runner's report["notify_all_seconds"]); notices that failed are counted by `undelivered`."""
         notices = [n for n in self.notices if n.purpose == CUSTOMER_NOTICE]
-        if not notices or any(n.state != NoticeState.SENT or n.sent_at is None for n in notices):
+        if any(n.state in (NoticeState.PENDING, NoticeState.SENDING) for n in notices):
             return None
-        return max(n.sent_at for n in notices) - self.run.started_at
+        sent = [n.sent_at for n in notices if n.state == NoticeState.SENT and n.sent_at is not None]
+        return max(sent) - self.run.started_at if sent else None
+
+    @property
+    def undelivered(self) -> int:
+        """Customer notices that failed or may not have arrived."""
+        return sum(n.purpose == CUSTOMER_NOTICE and n.state in (NoticeState.FAILED, NoticeState.UNCERTAIN)
+                   for n in self.notices)
 
     @property
     def failures(self) -> list[str]:
@@ -182,11 +190,12 @@ def _regulator(record: RunRecord) -> str:
 
 def _notify_time(record: RunRecord) -> str:
     took = record.time_to_notify
+    missing = f" ({record.undelivered} not delivered: see failures)" if record.undelivered else ""
     if took is not None:
-        return span(took.total_seconds())
+        return span(took.total_seconds()) + missing
     if not any(n.purpose == CUSTOMER_NOTICE for n in record.notices):
         return "—"
-    return "not every customer notice was sent"
+    return "not sent yet" if not missing else "none delivered" + missing
 
 
 def _at(at: datetime | None, *, short: bool = False) -> str:

@@ -72,6 +72,8 @@ class ReportOut(Schema):
     total_seconds = Float(allow_none=True)
     notify_all_seconds = Float(allow_none=True, metadata={
         "description": "from the start to the last customer notice sent; null when none was sent"})
+    notices_undelivered = Integer(metadata={
+        "description": "customer notices that failed or may not have arrived (listed on the run)"})
 
 
 class RunSummaryOut(Schema):

@@ -253,6 +253,7 @@ def test_the_report_times_each_step_and_the_last_customer_notice(session, config
                                                                                               (2, 90.0, 1)]
     assert report["total_seconds"] == 60 + 600 + 90
     assert report["notify_all_seconds"] == 60 + 7 * 60
+    assert report["notices_undelivered"] == 1  # the failed one, listed apart
 
 
 def test_a_run_another_worker_is_claiming_is_passed_over_at_once(session, configure, breach, fake_steps, app):

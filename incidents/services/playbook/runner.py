@@ -162,20 +162,24 @@ def _finish(session: Session, run: PlaybookRun, now: datetime) -> None:
 
 
 def report(session: Session, run: PlaybookRun) -> dict:
-    """Time per step, failures (every failed attempt, retried or skipped since), total time, and the
-    time from the start to the last customer notice sent (None when none was sent)."""
+    """Time per step, failures (every failed attempt, retried or skipped since), total time, the
+    time from the start to the last customer notice sent (None when none was sent), and how many
+    customer notices failed or may not have arrived (listed on the run)."""
     failed = (run.report or {}).get("failed", [])
     last_error = {entry["position"]: entry["error"] for entry in failed}
     rows = [{"position": s.position, "kind": s.kind, "title": s.title, "state": s.state,
              "seconds": _seconds(s.started_at, s.finished_at), "attempts": s.attempts,
              "error": s.error or last_error.get(s.position)}
             for s in run.steps]
+    customers = (PlaybookNotice.run_id == run.id, PlaybookNotice.purpose == CUSTOMER_NOTICE)
     last_notice = session.scalar(select(func.max(PlaybookNotice.sent_at)).where(
-        PlaybookNotice.run_id == run.id, PlaybookNotice.purpose == CUSTOMER_NOTICE,
-        PlaybookNotice.state == rules.NoticeState.SENT))
+        *customers, PlaybookNotice.state == rules.NoticeState.SENT))
+    undelivered = session.scalar(select(func.count()).select_from(PlaybookNotice).where(
+        *customers, PlaybookNotice.state.in_((rules.NoticeState.FAILED, rules.NoticeState.UNCERTAIN))))
     return {"steps": rows, "failures": len(failed), "failed": failed,
             "total_seconds": _seconds(run.started_at, run.finished_at),
-            "notify_all_seconds": _seconds(run.started_at, last_notice)}
+            "notify_all_seconds": _seconds(run.started_at, last_notice),
+            "notices_undelivered": undelivered}
 
 
 def _count(n: int, noun: str) -> str:
