@@ -43,6 +43,7 @@ from incidents.models import ApiKey, Integration, PlaybookNotice, PlaybookRun, P
 from incidents.services import api_keys
 from incidents.services.accounts import passwords
 from incidents.services.keys import hash_key
+from incidents.services.playbook import notify
 from incidents.services.playbook.rotators import aws_iam, postgresql_role, redis_acl
 from incidents.services.playbook.runner import LEASE
 from incidents.services.playbook.secrets import DatabaseSecretStore
@@ -323,6 +324,7 @@ def test_a_killed_worker_resumes_the_run_with_every_side_effect_once(breach_vigi
     assert final["state"] == "done", final
     assert [(s["kind"], s["state"]) for s in final["steps"]] == [(kind, "done") for kind in KINDS], final["steps"]
     assert [s["attempts"] for s in final["steps"]] == [2, 1, 1, 2, 1, 1, 1], final["steps"]  # resumed after each kill
+    assert len(final["keys_waiting"]) == len(API_KEYS) + len(w.integrations), final["keys_waiting"]  # shown once
     report = final["report"]
     assert all(step["seconds"] is not None for step in report["steps"]) and report["notify_all_seconds"], report
     print(f"report: {[(s['kind'], s['seconds']) for s in report['steps']]}, "
@@ -367,6 +369,7 @@ def _check_notices(w: World, session, run_id: int) -> None:
         assert got == 1 and letter.state == "sent" or got <= 1 and letter.state == "uncertain", (address, got)
     tally = Counter((n.purpose, n.state) for n in rows)
     print(f"notices: {sorted(tally.items())}")
+    assert all(n.reason == notify.LOST for n in rows if n.state == "uncertain"), [n.reason for n in rows]
     # One kill while each kind was going out: at most one of each in flight.
     assert tally["customer_notice", "uncertain"] <= 1 and tally["password_reset", "uncertain"] <= 1, tally
 
