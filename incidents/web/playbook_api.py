@@ -3,7 +3,7 @@ follow it, and retry or skip a failed step. Thin views over incidents.services.p
 from __future__ import annotations
 
 from apiflask import APIBlueprint
-from flask import request
+from flask import Response, request
 from sqlalchemy import func, select
 
 from incidents import clock
@@ -13,6 +13,7 @@ from incidents.models import PlaybookNotice, PlaybookRun, RevealedSecret
 from incidents.services import audit
 from incidents.services.playbook import runs
 from incidents.web import playbook_schemas as schemas
+from incidents.web.playbook_pdf import run_pdf, run_record
 from incidents.web.api import INCIDENT
 from incidents.web.auth import auth, current_actor
 from incidents.web.session import db_session
@@ -65,6 +66,20 @@ def list_(query: dict):
 def show(run_id: int):
     session = db_session()
     return run_json(session, runs.get(session, run_id))
+
+
+@bp.get(RUN + "/report.pdf")
+@bp.auth_required(auth, roles=["admin"])
+@bp.doc(summary="The run's report as a PDF, for the record (steps, notices, failures, the regulator's "
+                "deadline; never a secret)",
+        responses={200: {"description": "a PDF document", "content": {"application/pdf": {}}},
+                   **ERRORS, 404: "no such run"})
+def report_pdf(run_id: int):
+    session = db_session()
+    now = clock.now()
+    body = run_pdf(run_record(session, runs.get(session, run_id), now=now), generated_at=now)
+    return Response(body, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="playbook-run-{run_id}.pdf"'})
 
 
 @bp.post(STEP + "/retry")

@@ -2,7 +2,10 @@
 its steps and notices as the OpenAPI document describes them, retry and skip of a failed step."""
 from __future__ import annotations
 
+import io
+
 import jsonschema
+import pypdf
 import pytest
 from sqlalchemy import select
 
@@ -158,3 +161,20 @@ def test_new_keys_waiting_are_listed_by_label_only(client, admin, configure, bre
 
 def test_unknown_runs_are_404(client, admin):
     assert client.get(f"{RUNS}/42", headers=admin).json["error"]["message"] == "playbook run 42 does not exist"
+
+
+def test_the_run_report_as_a_pdf(client, admin, make, configure, breach):
+    configure(rotate=[{"type": "user_sessions"}])
+    run_id = start(client, admin, breach, summary="An attacker read the contacts table").json["id"]
+
+    response = client.get(f"{RUNS}/{run_id}/report.pdf", headers=admin)
+
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.data.startswith(b"%PDF")
+    text = " ".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(response.data)).pages)
+    words = " ".join(text.split())  # table cells wrap their text over lines
+    assert "Breach playbook run #" in words and "Unauthorized access to the customer database" in words
+    assert "Notify customers" in words and "End sessions and require password resets" in words
+    reader = bearer(make.api_key("write", name="ci"))
+    assert client.get(f"{RUNS}/{run_id}/report.pdf", headers=reader).status_code == 403
+    assert client.get(f"{RUNS}/999/report.pdf", headers=admin).status_code == 404
