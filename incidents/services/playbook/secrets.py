@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets as pysecrets
 from typing import Any, Mapping
 
 import boto3
@@ -113,6 +114,18 @@ class AwsSecretsManagerStore:
 
 
 # -- AWS helpers shared with the IAM rotator --------------------------------------------------------
+
+def new_password(ctx: Any, name: str, owner: dict[str, str]) -> dict[str, str]:
+    """`owner` (e.g. {"role": "app_rw"}) with its new password: the one an earlier attempt of this
+    step stored, or a fresh one, stored and committed before anything uses it (so a crash never
+    leaves a password in force that nobody kept)."""
+    value = store(ctx).get(name) if ctx.checkpoint.get("stored") else None
+    if not value or any(value.get(k) != v for k, v in owner.items()):
+        value = {**owner, "password": pysecrets.token_urlsafe(32)}
+        store(ctx).put(name, value)
+        ctx.save(stored=True)
+    return value
+
 
 def aws_client(service: str, environ: Mapping[str, str], *, access_key_id: str | None = None,
                secret_access_key: str | None = None) -> Any:

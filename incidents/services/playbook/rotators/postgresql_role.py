@@ -21,7 +21,7 @@ from psycopg import sql
 
 from incidents.services.playbook.rotators import scram
 from incidents.services.playbook.rotators.base import Context, RotationError
-from incidents.services.playbook.secrets import store
+from incidents.services.playbook.secrets import new_password, store
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +53,7 @@ class PostgresqlRole:
         if ctx.checkpoint.get("altered"):
             return
         role = plan["role"]
-        value = store(ctx).get(secret_name(role)) if ctx.checkpoint.get("stored") else None
-        if not value or value.get("role") != role:
-            value = {"role": role, "password": pysecrets.token_urlsafe(32)}
-            store(ctx).put(secret_name(role), value)
-            ctx.save(stored=True)  # commits: the password is kept before it comes into force
+        value = new_password(ctx, secret_name(role), {"role": role})
         statement = sql.SQL("ALTER ROLE {} PASSWORD {}").format(
             sql.Identifier(role), sql.Literal(scram.verifier(value["password"])))
         with _admin(ctx) as conn:

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 import redis
 
 from incidents.services.playbook.rotators.base import Context, RotationError
-from incidents.services.playbook.secrets import store
+from incidents.services.playbook.secrets import new_password, store
 
 log = logging.getLogger(__name__)
 
@@ -50,11 +50,7 @@ class RedisAclUser:
         if ctx.checkpoint.get("altered"):
             return
         user = plan["user"]
-        value = store(ctx).get(secret_name(user)) if ctx.checkpoint.get("stored") else None
-        if not value or value.get("user") != user:
-            value = {"user": user, "password": pysecrets.token_urlsafe(32)}
-            store(ctx).put(secret_name(user), value)
-            ctx.save(stored=True)  # commits: the password is kept before it comes into force
+        value = new_password(ctx, secret_name(user), {"user": user})
         with _admin(ctx) as admin:
             _call(lambda: admin.execute_command("ACL", "SETUSER", user, "resetpass", ">" + value["password"]),
                   ctx, "ACL SETUSER")
