@@ -331,7 +331,7 @@ def test_a_killed_worker_resumes_the_run_with_every_side_effect_once(breach_vigi
           f"notify_all_seconds {report['notify_all_seconds']}")
 
     session.rollback()  # read what the processes wrote
-    _check_notices(w, session, run_id)
+    _check_notices(w, session, run_id, report)
     _check_vigil_keys(w, session, run_id)
     _check_sessions(w, session)
     _check_aws(w)
@@ -344,7 +344,7 @@ def _finished(run: dict) -> dict | None:
     return run if run["state"] in ("done", "failed") else None
 
 
-def _check_notices(w: World, session, run_id: int) -> None:
+def _check_notices(w: World, session, run_id: int, report: dict) -> None:
     """Each address got at most one notice; one exactly unless its notice was in flight at a kill
     (uncertain, at most one per kill in which notices were going out); the invalid one failed."""
     rows = session.scalars(select(PlaybookNotice).where(PlaybookNotice.run_id == run_id)).all()
@@ -372,6 +372,7 @@ def _check_notices(w: World, session, run_id: int) -> None:
     assert all(n.reason == notify.LOST for n in rows if n.state == "uncertain"), [n.reason for n in rows]
     # One kill while each kind was going out: at most one of each in flight.
     assert tally["customer_notice", "uncertain"] <= 1 and tally["password_reset", "uncertain"] <= 1, tally
+    assert report["notices_undelivered"] == tally["customer_notice", "failed"] + tally["customer_notice", "uncertain"]
 
 
 def _sealed(session, run_id: int, label_start: str) -> str:
