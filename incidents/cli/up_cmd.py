@@ -18,6 +18,7 @@ from incidents.cli import load_config, main
 
 ACCESS_LOG = "incidents.web.access_log.AccessLog"
 from incidents.cli.session import command_session
+from incidents.domain.playbook import BREACH_CATEGORY
 
 SAMPLE = "vigil.yaml"
 SAMPLE_ACTOR = "sample data"
@@ -29,6 +30,12 @@ SAMPLE_ALERT = {"summary": "Checkout API unreachable from the eu-west probe", "s
 SAMPLE_REPORTS = [
     {"title": "Order history page is slow to load", "customer_slug": "acme", "service_name": "checkout",
      "description": "Several customers say the order history page takes over 10 seconds since this morning."},
+    # Class 1 security_breach by the sample's first rule ("unauthorized access"): the regulator's
+    # 72 h clock starts, and an admin can start the breach playbook from its page.
+    {"title": "Unauthorized access to the Acme admin panel from an unknown address", "customer_slug": "acme",
+     "service_name": "checkout",
+     "description": "The admin panel's audit log shows an administrator session from 203.0.113.7, an address "
+                    "nobody at Acme recognises, exporting the customer list at 02:14 UTC."},
     {"title": "Delivery report shows the wrong sender name", "customer_slug": "globex",
      "service_name": "messaging",
      "description": "The monthly delivery report lists messages from the marketing account as sent by "
@@ -120,7 +127,8 @@ def _load_sample(config) -> None:
 
 
 def _open_sample_incidents(config) -> None:
-    """A class 1 alert, a class 2 and a class 3 report, when the database has no incidents yet."""
+    """A class 1 alert, then reports of class 2, class 1 (a security breach) and class 3, when the
+    database has no incidents yet."""
     from alerts import services as intake
     from alerts.sources import generic
     from incidents.domain.enums import IntegrationType, Source
@@ -146,13 +154,26 @@ def _open_sample_incidents(config) -> None:
                                                source=Source.SYSTEM).id)
             except ServiceError as exc:  # the sample's customers or services were changed meanwhile
                 click.echo(f"vigil: sample report {report['title']!r} not opened: {exc.message}", err=True)
-        rows = session.execute(select(Incident.id, Incident.severity_class, Incident.title)
-                               .where(Incident.id.in_(opened)).order_by(Incident.severity_class)).all()
+        rows = session.execute(select(Incident.id, Incident.severity_class, Incident.title, Incident.category)
+                               .where(Incident.id.in_(opened)).order_by(Incident.severity_class, Incident.id)).all()
         session.commit()  # the worker's sweeps find the pages these incidents need
     if rows:
         click.echo("Opened sample incidents:")
-        for number, severity_class, title in rows:
+        for number, severity_class, title, _ in rows:
             click.echo(f"  #{number} class {severity_class}: {title}")
+    breach = next((number for number, _, _, category in rows if category == BREACH_CATEGORY), None)
+    if breach is not None:
+        click.echo(_breach_hint(config, breach))
+
+
+def _breach_hint(config, number: int) -> str:
+    """Where the breach playbook starts, and what its notices need to reach anyone."""
+    hint = (f"\nThe security breach #{number} has the regulator's 72 h clock running; an admin starts the breach "
+            f"playbook from its page,\n  {config.public_url}/incidents/{number}\n")
+    if config.smtp is None or config.twilio is None:
+        hint += ("Its customer notices go by e-mail (SMTP_URL) and SMS (TWILIO_*); to catch them locally, run\n"
+                 "  python -m tests.fakes   (a fake Twilio and an SMTP sink; it prints the settings)\n")
+    return hint
 
 
 def _first_admin(config, *, sample: bool) -> str:
