@@ -2,6 +2,8 @@
 and every mistake refused with its path in the file (nothing stored)."""
 from __future__ import annotations
 
+import re
+
 from incidents.models import Setting
 from tests.test_apply import SAMPLE, summary, vigil, write  # noqa: F401
 
@@ -46,13 +48,25 @@ def test_the_sample_file_stores_the_playbook_and_a_second_apply_changes_nothing(
         "notify_customers": "all", "subject": "Security incident notice", "auto_start": False,
         "secret_store": "vigil"}
     assert playbook["template"].startswith("We are writing to tell you about a security incident affecting {service}.")
+    # Only Vigil's own credentials: the sample's run needs nothing from the environment.
     assert [entry["type"] for entry in playbook["rotate"]] == [
-        "vigil_api_keys", "vigil_integration_keys", "user_sessions", "aws_iam_access_keys", "postgresql_role",
-        "redis_acl_user"]
+        "vigil_api_keys", "vigil_integration_keys", "user_sessions"]
+    assert playbook["drill"] == {"every": "quarter", "recipients": ["lee@ops.example"], "targets": {}}
+    assert first.stderr == ""
+
+
+def test_the_samples_commented_out_rotations_and_drill_targets_apply_once_uncommented(vigil, write, session):
+    text = re.sub(r"^( +)# (- \{type: |targets: |  \w+: \{)", r"\1\2", SAMPLE.read_text(), flags=re.MULTILINE)
+    result = vigil(write(text))
+
+    assert result.exit_code == 0, result.output
+    assert result.stderr == ""  # each external rotation has its drill target
+    playbook = stored(session)
+    assert [entry["type"] for entry in playbook["rotate"]][3:] == [
+        "aws_iam_access_keys", "postgresql_role", "redis_acl_user"]
     assert playbook["rotate"][3] == {"type": "aws_iam_access_keys", "users": ["deploy-bot"],
                                      "secret_store": "aws_secrets_manager"}
-    assert playbook["drill"] == {"every": "quarter", "recipients": ["lee@ops.example"], "targets": {}}
-    assert "drills skip those steps" in first.stderr
+    assert set(playbook["drill"]["targets"]) == {"aws_iam_access_keys", "postgresql_role", "redis_acl_user"}
 
 
 def test_every_field_is_stored_normalised_and_a_change_is_an_update(vigil, write, session):
