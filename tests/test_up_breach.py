@@ -161,8 +161,10 @@ def _letters(sink) -> list:
 
 def _start_drill(browser, base: str) -> str:
     page = browser.get(f"{base}/playbook", timeout=10)
+    # The next step's code: the playbook was started with the current one.
     started = browser.post(f"{base}/playbook/drills", timeout=10, data={
-        "csrf_token": csrf_from(page.text), "summary": "Quarterly breach drill", "code": _code(browser.totp, TOTP_STEP)})
+        "csrf_token": csrf_from(page.text), "summary": "Quarterly breach drill",
+        "code": _code(browser.totp, TOTP_STEP)})
     assert "Drill started" in started.text, started.text[-2000:]
     return started.url
 

@@ -172,7 +172,8 @@ def _breach_hint(config, number: int) -> str:
             f"playbook from its page,\n  {config.public_url}/incidents/{number}\n")
     if config.smtp is None or config.twilio is None:
         hint += ("Its customer notices go by e-mail (SMTP_URL) and SMS (TWILIO_*); to catch them locally, run\n"
-                 "  python -m tests.fakes   (a fake Twilio and an SMTP sink; it prints the settings)\n")
+                 "  .venv/bin/python -m tests.fakes   (in the repository: a fake Twilio and an SMTP sink; it prints "
+                 "the settings)\n")
     return hint
 
 
