@@ -186,7 +186,7 @@ def test_a_dead_workers_step_is_resumed_after_its_lease_with_its_checkpoint(sess
     session.rollback()
     assert states(session, run_id) == ("running", ["done", "running", "pending", "pending"])
 
-    clock.advance(minutes=4)
+    clock.advance(seconds=runner.LEASE.total_seconds() - 60)
     assert runner.sweep(session, now=clock.at) == 0  # the lease has a minute left: someone may be on it
     assert drive(session, run_id) == []
     clock.advance(minutes=2)

@@ -24,7 +24,10 @@ from incidents.services.playbook import runs, steps
 from incidents.services.playbook.rotators.base import Context, RotationError, SecretStore
 
 log = logging.getLogger(__name__)
-LEASE = timedelta(minutes=5)  # renewed by every ctx.save(); a step saves after each side effect
+# How long a claimed step is its worker's: a dead worker's step resumes this long after its last
+# ctx.save(). Steps save after each side effect (a notice, a key, an IAM user verified), and the
+# longest stretch without one (waiting up to 30 s for AWS to activate a key, twice) fits well inside.
+LEASE = timedelta(minutes=2)
 CUSTOMER_NOTICE = "customer_notice"
 
 

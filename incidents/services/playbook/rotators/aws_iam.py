@@ -105,7 +105,10 @@ class AwsIamAccessKeys:
 
     def verify(self, ctx: Context, plan: dict[str, Any]) -> str:
         iam = aws_client("iam", ctx.environ)
-        lines = [self._verify_user(ctx, iam, user, planned) for user, planned in plan["users"].items()]
+        lines = []
+        for user, planned in plan["users"].items():
+            lines.append(self._verify_user(ctx, iam, user, planned))
+            ctx.save(verified=[*ctx.checkpoint.get("verified", []), user])  # renews the step's lease
         return ". ".join(lines)
 
     def _verify_user(self, ctx: Context, iam: Any, user: str, planned: dict[str, Any]) -> str:
