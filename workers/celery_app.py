@@ -38,6 +38,9 @@ def celery_init_app(app: Flask, config: settings.Config) -> Celery:
             # The database holds every deadline; the tick only asks it what is due (DESIGN rule 1).
             "engine-tick": {"task": "engine.tick", "schedule": config.engine_tick_seconds,
                             "options": {"expires": max(5.0, config.engine_tick_seconds * 5)}},
+            # On the default queue, apart from the tick it watches: pages the admins directly when
+            # the tick has not run for a minute (services/engine/watchdog.py).
+            "engine-watchdog": {"task": "engine.watchdog", "schedule": 20.0, "options": {"expires": 20}},
             # Hourly, so a report due on the first working day goes out within the hour, and a
             # failed or interrupted one is retried; rows in the database make each go out once.
             "monthly-reports": {"task": "reports.monthly", "schedule": 3600.0, "options": {"expires": 600}},

@@ -1,10 +1,15 @@
 """The engine's doorbells: the beat tick and the fast path after intake. Thin: one service each."""
+import logging
+
 from celery import shared_task
+from flask import current_app
 
 from incidents import clock
-from incidents.services.engine import deliveries, escalations, sla_sweep
+from incidents.services.engine import deliveries, escalations, sla_sweep, watchdog
 from incidents.services.playbook import regulator, runner
 from incidents.web.session import db_session
+
+log = logging.getLogger(__name__)
 
 
 @shared_task(name="engine.tick")
@@ -13,6 +18,7 @@ def tick() -> int:
     transaction), then sweep the outbox."""
     session = db_session()
     now = clock.now()
+    _watch_own_lag(session, now)
     advanced = 0
     while True:
         count = escalations.advance_due(session, now=now)
@@ -29,6 +35,33 @@ def tick() -> int:
     deliveries.sweep(session, now=now)
     session.commit()
     return advanced
+
+
+def _watch_own_lag(session, now) -> None:
+    """Heartbeat, then page the admins directly if the work left behind last tick is a minute late.
+    First in the tick, so a tick that fails later on still watches; its own failure only logs."""
+    try:
+        previous = watchdog.beat(session, now=now)
+        session.commit()
+        alarm = watchdog.lag_alarm(session, previous_tick=previous, now=now)
+        if alarm is not None:
+            watchdog.raise_alarm(session, alarm, providers=current_app.extensions["vigil.providers"], now=now)
+        session.commit()
+    except Exception:
+        session.rollback()
+        log.exception("engine self-watch failed")
+
+
+@shared_task(name="engine.watchdog")
+def watch() -> int:
+    """Page the admins directly when the tick has not run for a minute (beat, default queue)."""
+    session = db_session()
+    now = clock.now()
+    alarm = watchdog.tick_alarm(session, now=now)
+    session.commit()
+    if alarm is None:
+        return 0
+    return len(watchdog.raise_alarm(session, alarm, providers=current_app.extensions["vigil.providers"], now=now))
 
 
 @shared_task(name="engine.advance")
