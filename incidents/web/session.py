@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 
 from flask import current_app, g
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import PoolProxiedConnection
 
@@ -30,8 +31,18 @@ def autocommit_connection() -> PoolProxiedConnection | None:
     """
     if "db_autocommit" not in g:
         engine = _autocommit_engine()
-        g.db_autocommit = engine.raw_connection() if engine is not None else None
+        g.db_autocommit = _connect(engine) if engine is not None else None
     return g.db_autocommit
+
+
+def _connect(engine) -> PoolProxiedConnection:
+    """A raw pool connection; the driver's error (the server is down) raised as SQLAlchemy's, which
+    the pool does not do on its own, so the intake answers 503 with Retry-After rather than 500."""
+    try:
+        return engine.raw_connection()
+    except engine.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(None, None, exc, engine.dialect.loaded_dbapi.Error,
+                                  dialect=engine.dialect) from exc
 
 
 def _autocommit_engine():
