@@ -61,6 +61,10 @@ def create_app(config: settings.Config | None = None) -> APIFlask:
     app.register_blueprint(regulator_bp)
     from incidents.web.playbook_api import bp as playbook_bp
     app.register_blueprint(playbook_bp)
+    from incidents.web.heartbeats_api import bp as heartbeats_bp
+    from incidents.web.maintenance_api import bp as maintenance_bp
+    app.register_blueprint(heartbeats_bp)
+    app.register_blueprint(maintenance_bp)
     app.extensions["vigil.providers"] = _providers(config)
     app.extensions["vigil.mailer"] = mailer_from(config)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, String, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from incidents.db import Base
 
@@ -33,3 +33,5 @@ class Heartbeat(Base):
     due_at: Mapped[datetime | None]
     missed_at: Mapped[datetime | None]  # when the engine found it missing; NULL while pinging
     incident_id: Mapped[int | None] = mapped_column(ForeignKey("incidents.id", ondelete="SET NULL"))
+
+    service: Mapped["Service"] = relationship()  # noqa: F821 (incidents.models.customer)

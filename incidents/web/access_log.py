@@ -6,7 +6,8 @@ import re
 
 from gunicorn.glogging import Logger
 
-ONE_TIME_LINK = re.compile(r"^(/(?:invite|reset)/)[^/]+")
+# Heartbeat keys travel in the path too (POST /api/v1/heartbeats/{key}): they are credentials.
+ONE_TIME_LINK = re.compile(r"^(/(?:invite|reset|api/v1/heartbeats)/)[^/?]+")
 
 
 class AccessLog(Logger):

@@ -6,6 +6,7 @@ from flask import current_app
 
 from incidents import clock
 from incidents.services.engine import deliveries, escalations, sla_sweep, watchdog
+from incidents.services.engine import heartbeats as heartbeat_sweep
 from incidents.services.playbook import regulator, runner
 from incidents.web.session import db_session
 
@@ -27,6 +28,8 @@ def tick() -> int:
         if count < escalations.BATCH:
             break
     while sla_sweep.run(session, now=now) == sla_sweep.BATCH:
+        session.commit()
+    while heartbeat_sweep.run(session, now=now) == heartbeat_sweep.BATCH:  # silent jobs open incidents
         session.commit()
     while regulator.sweep(session, now=now) == regulator.BATCH:  # GDPR deadlines of breach incidents
         session.commit()

@@ -14,12 +14,13 @@ from sqlalchemy.orm import Session
 from incidents.domain import escalation as rules
 from incidents.domain.enums import Source, Status
 from incidents.models import Escalation, EscalationPolicy, Incident, Service
-from incidents.services import after_commit, timeline
+from incidents.services import after_commit, maintenance, timeline
 from incidents.services.actor import Actor
 from incidents.services.engine import outbox, targets
 from incidents.services.engine.calendar import next_working_start, working_now
 
 ACTIVE = ("active", "deferred")
+DUE = ACTIVE + (maintenance.HELD,)  # what the sweep advances; "held" waits for a maintenance window's end
 BATCH = 100
 SYSTEM = Actor.system()
 
@@ -81,7 +82,7 @@ def advance_due(session: Session, *, now: datetime, limit: int = BATCH) -> int:
 
     Rows are locked with SKIP LOCKED on PostgreSQL, so several workers share the work.
     """
-    query = (select(Escalation).where(Escalation.next_at <= now, Escalation.state.in_(ACTIVE))
+    query = (select(Escalation).where(Escalation.next_at <= now, Escalation.state.in_(DUE))
              .order_by(Escalation.next_at).limit(limit).with_for_update(skip_locked=True))
     rows = list(session.scalars(query))
     for row in rows:
@@ -94,7 +95,7 @@ def advance_one(session: Session, *, incident_id: int, now: datetime) -> bool:
     """The fast path after intake: advance this incident if it is due (no-op otherwise)."""
     row = session.scalars(select(Escalation).where(
         Escalation.incident_id == incident_id, Escalation.next_at <= now,
-        Escalation.state.in_(ACTIVE)).with_for_update(skip_locked=True)).first()
+        Escalation.state.in_(DUE)).with_for_update(skip_locked=True)).first()
     if row is None:
         return False
     _advance(session, row, session.get(Incident, incident_id), now)
@@ -105,6 +106,8 @@ def _advance(session: Session, row: Escalation, incident: Incident, now: datetim
              jump: bool = False) -> None:
     if incident.status != Status.TRIGGERED and not jump:
         row.next_at, row.state, row.updated_at = None, "stopped", now
+        return
+    if not jump and _held(session, row, incident, now):
         return
     policy_row = session.get(EscalationPolicy, row.policy_id)
     policy = to_policy(policy_row)
@@ -138,6 +141,27 @@ def _advance(session: Session, row: Escalation, incident: Incident, now: datetim
     outbox.page(session, incident=incident, step=decision.step, cycle=decision.cycle,
                 recipients=decision.recipients, channels=step.channels, now=now)
     row.step, row.cycle, row.next_at, row.state = decision.step, decision.cycle, decision.next_at, "active"
+
+
+def _held(session: Session, row: Escalation, incident: Incident, now: datetime) -> bool:
+    """Maintenance holds pages (services.maintenance): while a window covers the incident's service
+    the row waits in state "held" until the window ends, then pages if the incident is still
+    triggered (acknowledging or resolving it meanwhile stops it as ever). A person's "escalate"
+    (jump) is not held: it is an explicit request to page."""
+    until = maintenance.held_until(session, service_id=incident.service_id, now=now)
+    if until is not None:
+        if row.state != maintenance.HELD:
+            timeline.record(session, incident_id=incident.id, kind="maintenance_held", actor=SYSTEM,
+                            source=Source.SYSTEM,
+                            message=f"In maintenance: paging held until {until:%Y-%m-%d %H:%M} UTC")
+        row.state, row.next_at, row.updated_at = maintenance.HELD, until, now
+        return True
+    if row.state == maintenance.HELD:
+        timeline.record(session, incident_id=incident.id, kind="maintenance_over", actor=SYSTEM,
+                        source=Source.SYSTEM,
+                        message="Maintenance over and still unacknowledged: the held pages go out now")
+        row.state = "active"
+    return False
 
 
 def to_policy(row: EscalationPolicy) -> rules.Policy:
