@@ -76,6 +76,25 @@ class SmtpMailer:
             raise self._error("send", smtplib.SMTPRecipientsRefused(refused), accepted_by_others=True)
         return msg["Message-ID"]
 
+    def check(self) -> None:
+        """Connect, greet (EHLO), upgrade and log in as a send would, then quit: no mail is sent."""
+        step = "connect"
+        try:
+            client = self._connect()
+            try:
+                step = "ehlo"
+                client.ehlo()
+                if self.settings.starttls:
+                    step = "starttls"
+                    client.starttls(context=self._ssl_context)
+                if self.settings.user:
+                    step = "login"
+                    client.login(self.settings.user, self.settings.password or "")
+            finally:
+                _close(client)
+        except (smtplib.SMTPException, OSError) as exc:
+            raise self._error(step, exc) from exc
+
     def compose(self, message: Mail) -> EmailMessage:
         """The message as it goes on the wire, with From, Date and a Message-ID."""
         msg = EmailMessage()

@@ -59,6 +59,16 @@ class TwilioSms:
             raise UnknownOutcome(f"Twilio: {exc}") from exc
         return Sent(provider_id=message.sid, status=message.status or "queued")
 
+    def account(self) -> dict:
+        """The account the credentials open (GET Accounts/{sid}.json): a check that they and the URL work."""
+        try:
+            account = self._client.api.v2010.accounts(self._client.username).fetch()
+        except TwilioRestException as exc:
+            raise _rest_error(exc, self._http.last_headers()) from exc
+        except requests.RequestException as exc:
+            raise TemporaryError(f"Twilio unreachable: {exc}") from exc
+        return {"status": account.status, "friendly_name": account.friendly_name}
+
 
 def verify_signature(auth_token: str, url: str, form: Mapping, signature: str | None) -> bool:
     """Whether `X-Twilio-Signature` signs `url` (PUBLIC_URL + path + query) and the POSTed form.

@@ -1,6 +1,7 @@
 """A fake Twilio REST API on loopback, for the real `twilio` client (after GoAlert's mocktwilio).
 
-Speaks `POST /2010-04-01/Accounts/{AccountSid}/Messages.json` with HTTP basic auth (account SID and
+Speaks `POST /2010-04-01/Accounts/{AccountSid}/Messages.json` (and `GET …/{AccountSid}.json`,
+the account, which `vigil doctor` fetches) with HTTP basic auth (account SID and
 auth token), validates like Twilio (error codes 21211, 21602, 21606, 21610, 21617) and answers
 201 with a Message resource. Anything else, bad credentials and unknown parameters are recorded
 as errors. It can also play Twilio's side of the webhooks: a signed inbound SMS and a signed
@@ -25,6 +26,7 @@ ACCOUNT_SID = "AC" + "f" * 32
 AUTH_TOKEN = "fake-twilio-auth-token"
 FROM_NUMBER = "+15005550006"
 MESSAGES_PATH = re.compile(r"/2010-04-01/Accounts/(?P<sid>[^/]+)/Messages\.json")
+ACCOUNT_PATH = re.compile(r"/2010-04-01/Accounts/(?P<sid>[^/]+)\.json")  # `vigil doctor` fetches it
 E164 = re.compile(r"\+[1-9]\d{6,14}")
 FIELDS = {"To", "From", "Body", "StatusCallback"}
 MAX_BODY = 1600
@@ -72,6 +74,12 @@ class FakeTwilio(FakeServer):
         return Reply(401, _error(20003, "Authenticate", 401), {"WWW-Authenticate": 'Basic realm="Twilio API"'})
 
     def route(self, request: Request) -> Reply:
+        account = ACCOUNT_PATH.fullmatch(request.path)
+        if account and request.method == "GET":
+            if account["sid"] != self.account_sid:
+                raise Unexpected(f"account {account['sid']} is not {self.account_sid}")
+            return Reply(200, {"sid": self.account_sid, "friendly_name": "Vigil test account", "status": "active",
+                               "type": "Full", "uri": f"/2010-04-01/Accounts/{self.account_sid}.json"})
         match = MESSAGES_PATH.fullmatch(request.path)
         if not match or request.method != "POST":
             raise Unexpected("not an endpoint of this fake")
