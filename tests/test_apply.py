@@ -154,7 +154,7 @@ def test_json_output_is_one_document_with_keys_changes_and_warnings(vigil, sessi
     assert result.exit_code == 0
     assert result.stderr == ""
     document = json.loads(result.stdout)
-    assert set(document) == {"integrations", "changes", "warnings"}
+    assert set(document) == {"integrations", "heartbeats", "changes", "warnings"}
     assert document["warnings"] == [w.removeprefix("warning: ") for w in SAMPLE_WARNINGS]
     assert document["changes"]["customers"] == {"created": 2, "updated": 0, "unchanged": 0, "deleted": 0}
     assert document["changes"]["integrations"] == {"created": 5, "updated": 0, "unchanged": 0, "revoked": 0}

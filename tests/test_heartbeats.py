@@ -2,16 +2,20 @@
 heartbeat's class, which pages the on-call engineer; a ping resolves it; keys are checked first."""
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import func, select
 
 import workers.tasks.engine  # noqa: F401  (registers engine.tick)
-from incidents.models import EscalationPolicy, Heartbeat, Incident, IncidentEvent
+from incidents.cli import main
+from incidents.models import AuditEvent, EscalationPolicy, Heartbeat, Incident, IncidentEvent
 from incidents.services import heartbeats
 from incidents.services.keys import hash_key
 from tests.fakes.fixtures import fake_slack, fake_twilio  # noqa: F401
+from tests.test_apply import PUBLIC_URL, vigil, write  # noqa: F401
 from tests.test_paging_flow import ANA, MONDAY_NIGHT, paging  # noqa: F401
 
 
@@ -105,3 +109,77 @@ def test_the_key_is_stored_hashed_only(beat, session):
     row = session.scalars(select(Heartbeat)).one()
     assert row.key_hash == hash_key(beat) and beat not in (row.key_hash, row.key_hint)
     assert row.due_at == MONDAY_NIGHT + timedelta(minutes=70)
+
+
+HEARTBEATS = """
+    customers:
+      - {slug: acme, name: Acme Retail}
+    services:
+      - {name: checkout, customer: acme}
+    heartbeats:
+      - {name: nightly-backup, service: checkout, interval: 24h, grace: 30m, class: 2,
+         title: Nightly backup did not run}
+"""
+
+
+def test_vigil_apply_creates_a_heartbeat_and_shows_its_url_once(vigil, write, client, session):  # noqa: F811
+    result = vigil(write(HEARTBEATS))
+    assert result.exit_code == 0, result.output
+    assert "heartbeats:" in result.stdout and "1 created" in result.stdout
+    url = result.stdout.strip().splitlines()[-1].split("url: ")[1]
+    assert url.startswith(f"{PUBLIC_URL}/api/v1/heartbeats/")
+    assert client.post(url.removeprefix(PUBLIC_URL)).status_code == 202
+    row = session.scalars(select(Heartbeat)).one()
+    assert (row.interval_seconds, row.grace_seconds, row.severity_class) == (86400, 1800, 2)
+    again = vigil(write(HEARTBEATS))
+    assert "/api/v1/heartbeats/" not in again.stdout and "Nothing changed." in again.stdout
+
+
+def test_a_changed_interval_keeps_the_key(vigil, write, session):  # noqa: F811
+    first = json.loads(vigil("--output", "json", write(HEARTBEATS)).stdout)
+    [issued] = first["heartbeats"]
+    vigil(write(HEARTBEATS.replace("interval: 24h", "interval: 1h")))
+    session.expire_all()
+    row = session.scalars(select(Heartbeat)).one()
+    assert row.interval_seconds == 3600 and row.key_hash == hash_key(issued["key"])
+
+
+def test_bad_heartbeats_name_their_path_and_change_nothing(vigil, write, session):  # noqa: F811
+    bad = HEARTBEATS.replace("service: checkout, interval: 24h, grace: 30m, class: 2",
+                             "service: billing, interval: 10s, grace: soon, class: 4")
+    result = vigil(write(bad))
+    assert result.exit_code == 1
+    errors = result.stderr
+    assert "heartbeats[0].interval: must be from 60s to 31d, got '10s'" in errors
+    assert "heartbeats[0].grace: invalid duration 'soon'" in errors
+    assert "heartbeats[0].class: invalid severity class 4" in errors
+    session.expire_all()
+    assert session.scalars(select(Heartbeat)).all() == []
+
+
+def test_an_unknown_service_is_refused(vigil, write, session):  # noqa: F811
+    result = vigil(write(HEARTBEATS.replace("service: checkout, interval", "service: billing, interval")))
+    assert result.exit_code == 1
+    assert "heartbeats[0].service: unknown service 'billing'" in result.stderr
+
+
+def test_prune_deletes_heartbeats_the_file_leaves_out(vigil, write, session):  # noqa: F811
+    vigil(write(HEARTBEATS))
+    result = vigil("--prune", write(HEARTBEATS.split("    heartbeats:")[0] + "    heartbeats: []\n"))
+    assert result.exit_code == 0, result.output
+    session.expire_all()
+    assert session.scalars(select(Heartbeat)).all() == []
+
+
+def test_rotate_heartbeat_key_from_the_command_line(beat, test_config, paging, session):  # noqa: F811
+    env = {"DATABASE_URL": test_config.database_url, "VIGIL_INSTANCE_PATH": str(test_config.instance_path),
+           "SECRET_KEY": test_config.secret_key, "PUBLIC_URL": "http://vigil.example"}
+    result = CliRunner().invoke(main, ["rotate-heartbeat-key", "nightly-backup"], env=env)
+    assert result.exit_code == 0, result.output
+    url = result.stdout.strip().splitlines()[-1]
+    assert ping(paging, beat).status_code == 404
+    assert ping(paging, url.rsplit("/", 1)[1]).status_code == 202
+    session.expire_all()
+    [event] = session.scalars(select(AuditEvent)).all()
+    assert (event.action, event.door, event.target) == ("heartbeat.rotate_key", "cli", "nightly-backup")
+    assert CliRunner().invoke(main, ["rotate-heartbeat-key", "nope"], env=env).exit_code == 1

@@ -116,6 +116,8 @@ def test_windows_are_listed_audited_and_a_coming_one_can_be_cancelled(api, sessi
     ({"starts_at": iso(-3), "ends_at": iso(-1), "reason": "x"}, "ends_at: the window would be over already"),
     ({"starts_at": iso(0), "ends_at": iso(24 * 7 + 1), "reason": "x"}, "ends_at: a window lasts at most 7 days"),
     ({"starts_at": iso(0), "ends_at": iso(1), "reason": "  "}, "reason: say why"),
+    ({"starts_at": "9999-12-31T22:00:00-01:00", "ends_at": "9999-12-31T23:00:00-01:00", "reason": "x"},
+     "starts_at: plan at most 366 days ahead"),
     ({"starts_at": "2026-11-23T22:00:00", "ends_at": iso(1), "reason": "x"}, "starts_at"),
     ({"starts_at": iso(0), "reason": "x"}, "ends_at"),
 ])

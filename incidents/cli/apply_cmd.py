@@ -89,3 +89,8 @@ def print_result(result: ApplyResult, output: str) -> None:
         click.echo(f"  {item['service']}/{item['name']} ({item['type']})\n"
                    f"    url: {item['url']}\n"
                    f"    key: {item['key']}")
+    if result.heartbeats:
+        click.echo("\nNew heartbeat keys (shown only now; the job pings the url, which holds the key):")
+    for item in result.heartbeats:
+        click.echo(f"  {item['name']} on {item['service']}\n"
+                   f"    url: {item['url']}")

@@ -5,7 +5,8 @@ from sqlalchemy import select
 from incidents.cli import load_config, main
 from incidents.cli.session import command_session
 from incidents.domain.enums import Scope
-from incidents.services import api_keys, audit, integrations
+from incidents import clock
+from incidents.services import api_keys, audit, heartbeats, integrations
 from incidents.services.actor import Actor
 from incidents.services.errors import ServiceError
 
@@ -47,3 +48,20 @@ def rotate_integration_key(service: str, integration: str) -> None:
         click.echo(f"New key for {service}/{integration} ({row.type}); post to "
                    f"{integrations.intake_url(config.public_url, row.type)}", err=True)
         click.echo(key)
+
+
+@main.command("rotate-heartbeat-key")
+@click.argument("name")
+def rotate_heartbeat_key(name: str) -> None:
+    """Give a heartbeat a new key (the old one stops working); prints the ping URL as the last line."""
+    config = load_config()
+    with command_session(config) as session:
+        try:
+            row, key = heartbeats.rotate_key(session, name=name, actor=Actor("command line"),
+                                             where=audit.Where("cli"), now=clock.now())
+        except ServiceError as exc:
+            raise click.ClickException(exc.message) from None
+        session.commit()
+        click.echo(f"New key for heartbeat {row.name}; the job pings (POST or GET) this URL, which holds "
+                   "the key:", err=True)
+        click.echo(heartbeats.ping_url(config.public_url, key))

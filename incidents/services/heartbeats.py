@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from incidents.domain.enums import Source, Status
 from incidents.models import Heartbeat, Incident, Service
-from incidents.services import lifecycle
+from incidents.services import audit, lifecycle
 from incidents.services.actor import Actor
 from incidents.services.errors import NotFound
 from incidents.services.keys import hash_key, hint, new_integration_key
@@ -48,13 +48,17 @@ def create(session: Session, *, service: Service, name: str, title: str, severit
     return row, key
 
 
-def rotate_key(session: Session, *, name: str) -> tuple[Heartbeat, str]:
-    """A new key for the heartbeat; the old one stops working at once."""
+def rotate_key(session: Session, *, name: str, actor: Actor | None = None, where: audit.Where | None = None,
+               now: datetime | None = None) -> tuple[Heartbeat, str]:
+    """A new key for the heartbeat; the old one stops working at once. Audited when `actor` is given."""
     row = session.scalars(select(Heartbeat).where(Heartbeat.name == name)).first()
     if row is None:
         raise NotFound(f"there is no heartbeat {name!r}")
-    key = new_integration_key()
+    key, old_hint = new_integration_key(), row.key_hint
     row.key_hash, row.key_hint = hash_key(key), hint(key)
+    if actor is not None and where is not None and now is not None:
+        audit.record(session, actor=actor, where=where, action="heartbeat.rotate_key", target=name, now=now,
+                     details={"key_hint": {"from": old_hint, "to": row.key_hint}})
     return row, key
 
 

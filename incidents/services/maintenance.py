@@ -18,6 +18,7 @@ from incidents.services.actor import Actor
 from incidents.services.errors import Invalid, NotFound
 
 MAX_LENGTH = timedelta(days=7)  # a longer silence is a decommissioning, not maintenance
+MAX_AHEAD = timedelta(days=366)
 MAX_REASON = 500
 HELD = "held"  # the escalation state of an incident whose pages wait for a window's end
 
@@ -77,6 +78,8 @@ def check(*, starts_at: datetime, ends_at: datetime, reason: str, now: datetime)
         raise Invalid("ends_at: the window would be over already")
     if ends_at - starts_at > MAX_LENGTH:
         raise Invalid(f"ends_at: a window lasts at most {MAX_LENGTH.days} days")
+    if starts_at - now > MAX_AHEAD:
+        raise Invalid(f"starts_at: plan at most {MAX_AHEAD.days} days ahead")
     return reason
 
 

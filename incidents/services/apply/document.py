@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from incidents.services.apply import fields, paging_sections, playbook_section, sections, sla_sections
+from incidents.services.apply.heartbeats import HeartbeatSpec, parse_heartbeats
 from incidents.services.apply.fields import Keys, Problems
 from incidents.services.apply.result import ApplyFailed
 from incidents.services.apply.source import read_yaml
@@ -12,7 +13,7 @@ from incidents.services.apply.specs import (CustomerSpec, PolicySpec, RotationSp
                                             UserSpec, WorkingHoursSpec)
 
 SUPPORTED = ("timezone", "working_hours", "sla", "sla_warnings", "customers", "users", "classification", "rotations",
-             "escalation_policies", "services", "breach_playbook")
+             "escalation_policies", "services", "breach_playbook", "heartbeats")
 NOT_YET: tuple[str, ...] = ()
 TOP = Keys(optional=SUPPORTED, unsupported=NOT_YET)
 
@@ -32,6 +33,7 @@ class Document:
     escalation_policies: list[PolicySpec] | None = None
     services: list[ServiceSpec] | None = None
     breach_playbook: dict[str, Any] | None = None  # normalised, as incidents.services.playbook reads it
+    heartbeats: list[HeartbeatSpec] | None = None
     # With errors the specs may hold None where a value was wrong; such a document is never applied.
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -76,4 +78,5 @@ _PARSERS = {
     "escalation_policies": paging_sections.parse_escalation_policies,
     "services": sections.parse_services,
     "breach_playbook": playbook_section.parse_breach_playbook,
+    "heartbeats": parse_heartbeats,
 }

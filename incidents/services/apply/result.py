@@ -17,6 +17,7 @@ SECTION_VERBS: dict[str, tuple[str, ...]] = {
     "services": ("created", "updated", "unchanged", "deleted"),
     "integrations": ("created", "updated", "unchanged", "revoked"),
     "breach_playbook": ("created", "updated", "unchanged"),
+    "heartbeats": ("created", "updated", "unchanged", "deleted"),
 }
 
 
@@ -34,6 +35,8 @@ class ApplyResult:
     warnings: list[str] = field(default_factory=list)
     # Keys issued in this run, each shown once: {"service", "name", "type", "key", "url"}.
     integrations: list[dict[str, str]] = field(default_factory=list)
+    # Heartbeat keys issued in this run, each shown once: {"name", "service", "url", "key"}.
+    heartbeats: list[dict[str, str]] = field(default_factory=list)
 
     def section(self, name: str) -> None:
         """Report on a section the file names, even when it holds nothing."""
@@ -48,4 +51,5 @@ class ApplyResult:
         return any(n for counts in self.changes.values() for verb, n in counts.items() if verb != "unchanged")
 
     def to_json(self) -> dict:
-        return {"integrations": self.integrations, "changes": self.changes, "warnings": self.warnings}
+        return {"integrations": self.integrations, "heartbeats": self.heartbeats, "changes": self.changes,
+                "warnings": self.warnings}

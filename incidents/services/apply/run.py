@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from incidents.services.apply import checks, playbook_checks, references
+from incidents.services.apply import checks, heartbeats, playbook_checks, references
 from incidents.services.apply.customers import customers_by_slug, delete_customers, sync_customers
 from incidents.services.apply.document import Document
 from incidents.services.apply.policies import delete_policies, policies_by_name, sync_policies
@@ -25,6 +25,7 @@ def apply_document(session: Session, document: Document, *, prune: bool, public_
     errors = document.errors + checks.check(session, document, prune=prune)
     errors += references.check(session, document, prune=prune)
     errors += playbook_checks.check(session, document, prune=prune)
+    errors += heartbeats.check(session, document.heartbeats, _service_names(document), prune=prune)
     if errors:
         raise ApplyFailed(errors)
     result = ApplyResult(warnings=document.warnings + references.warnings(session, document)
@@ -41,10 +42,16 @@ def apply_document(session: Session, document: Document, *, prune: bool, public_
     _paging(session, document, prune=prune, public_url=public_url, customers=customers, result=result)
     if document.breach_playbook is not None:
         sync_breach_playbook(session, document.breach_playbook, result)
+    if document.heartbeats is not None:  # after the services they watch
+        heartbeats.sync_heartbeats(session, document.heartbeats, prune=prune, public_url=public_url, result=result)
     if prune:
         _prune(session, document, result)
     session.flush()
     return result
+
+
+def _service_names(document: Document) -> set[str] | None:
+    return None if document.services is None else {s.name for s in document.services}
 
 
 def _settings(session: Session, document: Document, result: ApplyResult) -> None:

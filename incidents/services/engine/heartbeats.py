@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from incidents.domain.classification import Subject
+from incidents.domain.durations import format_duration
 from incidents.domain.enums import Source
 from incidents.models import Heartbeat, Incident, Service
 from incidents.services import lifecycle, timeline
@@ -72,8 +73,4 @@ def _last(row: Heartbeat) -> str:
 
 
 def _span(seconds: int) -> str:
-    """'90s', '15m', '6h', '2d': the way vigil.yaml writes durations."""
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds and seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return str(timedelta(seconds=seconds)) if seconds >= 3600 else f"{seconds}s"
+    return format_duration(timedelta(seconds=seconds))
