@@ -77,6 +77,8 @@ class Config:
     twilio: TwilioSettings | None = None
     smtp: SmtpSettings | None = None
     console: ConsoleSettings = ConsoleSettings()
+    metrics_token: str | None = field(default=None, repr=False)  # METRICS_TOKEN: /metrics beyond loopback
+    log_format: str = "text"  # LOG_FORMAT: text | json (one JSON object per line)
 
     @property
     def is_sqlite(self) -> bool:
@@ -112,7 +114,25 @@ def load(environ: dict[str, str] | None = None) -> Config:
         twilio=_twilio(env),
         smtp=_smtp(env.get("SMTP_URL"), public_url),
         console=_console(env),
+        metrics_token=_metrics_token(env.get("METRICS_TOKEN")),
+        log_format=_log_format(env.get("LOG_FORMAT")),
     )
+
+
+def _metrics_token(value: str | None) -> str | None:
+    if not value:
+        return None
+    if len(value) < 16 or not value.isascii() or not value.isprintable() or " " in value:
+        raise ConfigError("METRICS_TOKEN: must be at least 16 printable characters without spaces")
+    return value
+
+
+def _log_format(value: str | None) -> str:
+    if not value:
+        return "text"
+    if value.lower() not in ("text", "json"):
+        raise ConfigError(f"LOG_FORMAT: expected text or json, got {value!r}")
+    return value.lower()
 
 
 def _all_or_none(env, names: tuple[str, ...], what: str) -> dict[str, str] | None:

@@ -45,6 +45,9 @@ def create_app(config: settings.Config | None = None) -> APIFlask:
     app.teardown_appcontext(close_session)
     errors.register(app)
     _security_headers(app)
+    from incidents.web import metrics, request_log
+    request_log.init_app(app, config.log_format)  # request ids and JSON logs (LOG_FORMAT)
+    metrics.init_app(app)  # GET /metrics and the counts it serves
 
     from alerts.web import bp as intake_bp
     from incidents.web.api import bp as api_bp

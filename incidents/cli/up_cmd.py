@@ -61,7 +61,9 @@ def up(host: str, port: int, sample: bool, web_workers: int) -> None:
         _open_sample_incidents(config)
     sign_in = _first_admin(config, sample=sample)
     _check_public_url(config.public_url, host, port)
-    env = {**os.environ, "VIGIL_INSTANCE_PATH": str(config.instance_path)}
+    from incidents.services import metrics
+    env = {**os.environ, "VIGIL_INSTANCE_PATH": str(config.instance_path),
+           **metrics.fresh_multiprocess_dir(config.instance_path)}  # /metrics adds up web and worker
     web = [sys.executable, "-m", "gunicorn", "wsgi:app", "--bind", f"{host}:{port}",
            "--workers", str(web_workers), "--threads", "4", "--access-logfile", "-",
            # Path without the query string: an intake key passed as ?key= must not reach the log.
