@@ -171,3 +171,20 @@ def test_the_watchdog_keeps_beat_alive_while_the_tick_is_wedged(app, environ, cl
     result = doctor(env)
     assert line(result, "engine tick").startswith("FAIL")
     assert line(result, "beat") == "ok    beat: schedules the tick and the watchdog"
+
+
+def test_a_tick_that_runs_while_pages_wait_for_a_worker(app, environ, clock, session):
+    """The tick runs, but no worker sends the page it left behind: a minute later the doctor says so."""
+    from tests.test_engine_watchdog import waiting_page
+
+    env = {**environ, "CELERY_BROKER_URL": None}
+    tick = app.extensions["celery"].tasks["engine.tick"]
+    tick()
+    waiting_page(session, clock())
+    clock.advance(seconds=1)
+    tick()
+    clock.advance(seconds=61)
+    tick()
+    result = doctor(env)
+    assert line(result, "engine tick") == "FAIL  engine tick: runs, but work is 62 s overdue (pages not sent)"
+    assert "the workers on the default queue are stuck or too few" in result.output

@@ -175,13 +175,11 @@ def public_url(config: settings.Config, environ) -> Verdict:
 def engine(config: settings.Config, now: datetime) -> tuple[Verdict, datetime | None, datetime | None]:
     """The tick's heartbeat and lag; returns the last tick and the watchdog's last run too."""
     from incidents.cli.session import command_session
-    from incidents.models import Setting
     from incidents.services.engine import watchdog
 
     with command_session(config) as session:
         ticked = watchdog.last_tick(session)
-        alarm = session.get(Setting, watchdog.ALARM_SETTING)
-        watched = watchdog._when((alarm.value or {}).get("checked_at")) if alarm else None
+        watched = watchdog.last_watch(session)
         late = watchdog.lag_alarm(session, previous_tick=ticked, now=now) if ticked else None
     if ticked is None:
         return Verdict("engine tick", False, "has never run",

@@ -58,6 +58,12 @@ def last_tick(session: Session) -> datetime | None:
     return _when((row.value or {}).get("at")) if row else None
 
 
+def last_watch(session: Session) -> datetime | None:
+    """When the watchdog last looked: it runs from the beat, so a recent one means beat is alive."""
+    row = session.get(Setting, ALARM_SETTING)
+    return _when((row.value or {}).get("checked_at")) if row else None
+
+
 def beat(session: Session, *, now: datetime) -> datetime | None:
     """Record that the tick runs (at most every BEAT_EVERY); returns the previous heartbeat."""
     before = last_tick(session)
