@@ -3,6 +3,7 @@ with its timeline; a database with incidents is replaced only with --yes; a dama
 newer backup is refused and changes nothing. On SQLite and on PostgreSQL, whichever the run uses."""
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from incidents.cli import main
 from incidents.db import make_engine
 from incidents.models import Base
 from incidents.services import backup as backups
+from tests.conftest import IN_CI
 from tests.helpers import bearer, fixture
 
 
@@ -25,6 +27,16 @@ def vigil(test_config, url: str, *args: str, **env: str):
     base = {"DATABASE_URL": url, "VIGIL_INSTANCE_PATH": str(test_config.instance_path),
             "SECRET_KEY": test_config.secret_key}
     return CliRunner().invoke(main, list(args), env={**base, **env})
+
+
+@pytest.fixture(autouse=True)
+def _pg_client_tools(database_url, request):
+    """On PostgreSQL the commands run pg_dump and pg_restore: skipped without them, except in CI."""
+    if database_url.startswith("postgresql") and shutil.which("pg_dump") is None and \
+            request.node.name != "test_backup_without_pg_dump_says_what_to_install":
+        if IN_CI:
+            pytest.fail("CI: pg_dump and pg_restore (postgresql-client) are not installed")
+        pytest.skip("no pg_dump here (apt-get install postgresql-client)")
 
 
 @pytest.fixture

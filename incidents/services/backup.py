@@ -137,7 +137,8 @@ def _sqlite_revision(conn: sqlite3.Connection, tables: frozenset[str]) -> str | 
 
 def _read_pg(path: Path) -> BackupFile:
     restore, env = _tool("pg_restore"), {}
-    listing = _run([restore, "--list", str(path)], env, what=f"{path} is damaged").stdout
+    listing = _run([restore, "--list", str(path)], env,
+                   what=f"{path} is damaged (or from a newer pg_dump than this pg_restore)").stdout
     tables = frozenset(re.findall(r"^\d+; \d+ \d+ TABLE public (\S+) ", listing, re.MULTILINE))
     # Reading the whole archive proves every data block is there before the database is touched.
     _run([restore, "--file=" + os.devnull, str(path)], env, what=f"{path} is damaged")
