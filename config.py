@@ -63,6 +63,19 @@ class ConsoleSettings:
 
 
 @dataclass(frozen=True)
+class RateLimitSettings:
+    """Request rates in Flask-Limiter's notation ("600/minute", "10/second;600/hour"); "" is no limit."""
+
+    intake: str = "600/minute"          # INTAKE_RATE_LIMIT: per integration key, all intake endpoints
+    api: str = "1200/minute"            # API_RATE_LIMIT: per API key on /api/v1
+    login_account: str = "30/minute"    # LOGIN_RATE_LIMIT: failed sign-ins per account (e-mail)
+    login_ip: str = "100/minute"        # LOGIN_IP_RATE_LIMIT: failed sign-ins per client address
+    # RATELIMIT_STORAGE_URL; None: the broker's Redis when it is redis://, else each process's memory
+    storage_url: str | None = field(default=None, repr=False)
+    key_prefix: str = "vigil"           # names Vigil's counters in a shared Redis
+
+
+@dataclass(frozen=True)
 class Config:
     database_url: str
     broker_url: str
@@ -77,6 +90,7 @@ class Config:
     twilio: TwilioSettings | None = None
     smtp: SmtpSettings | None = None
     console: ConsoleSettings = ConsoleSettings()
+    rate_limits: RateLimitSettings = RateLimitSettings()
     metrics_token: str | None = field(default=None, repr=False)  # METRICS_TOKEN: /metrics beyond loopback
     log_format: str = "text"  # LOG_FORMAT: text | json (one JSON object per line)
 
@@ -114,6 +128,7 @@ def load(environ: dict[str, str] | None = None) -> Config:
         twilio=_twilio(env),
         smtp=_smtp(env.get("SMTP_URL"), public_url),
         console=_console(env),
+        rate_limits=_rate_limits(env),
         metrics_token=_metrics_token(env.get("METRICS_TOKEN")),
         log_format=_log_format(env.get("LOG_FORMAT")),
     )
@@ -173,6 +188,43 @@ def _console(env) -> ConsoleSettings:
         session_max_hours=_bounded_int(env, "SESSION_MAX_HOURS", 12, 1, 24 * 30),
         trusted_proxy_hops=_bounded_int(env, "TRUSTED_PROXY_HOPS", 0, 0, 5),
     )
+
+
+def _rate_limits(env) -> RateLimitSettings:
+    return RateLimitSettings(
+        intake=_rate(env, "INTAKE_RATE_LIMIT", RateLimitSettings.intake),
+        api=_rate(env, "API_RATE_LIMIT", RateLimitSettings.api),
+        login_account=_rate(env, "LOGIN_RATE_LIMIT", RateLimitSettings.login_account),
+        login_ip=_rate(env, "LOGIN_IP_RATE_LIMIT", RateLimitSettings.login_ip),
+        storage_url=_ratelimit_storage_url(env.get("RATELIMIT_STORAGE_URL")),
+    )
+
+
+def _rate(env, name: str, default: str) -> str:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if raw.lower() == "off":
+        return ""
+    from limits import parse_many  # the parser Flask-Limiter applies to the same string
+
+    try:
+        items = parse_many(raw)
+    except ValueError:
+        items = []
+    if not items or any(item.amount < 1 for item in items):
+        raise ConfigError(f"{name}: expected a rate like 600/minute (or 10/second;600/hour, or off), got {raw!r}")
+    return raw
+
+
+def _ratelimit_storage_url(value: str | None) -> str | None:
+    if not value:
+        return None
+    scheme = value.split("://", 1)[0] if "://" in value else ""
+    if scheme not in ("redis", "rediss", "memory"):  # never the rest of the value: it may hold a password
+        raise ConfigError(f"RATELIMIT_STORAGE_URL: unsupported scheme {scheme or '(none)'!r}; "
+                          "expected redis://host:6379/0 or memory://")
+    return value
 
 
 def _bounded_int(env, name: str, default: int, low: int, high: int) -> int:

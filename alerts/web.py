@@ -12,6 +12,7 @@ from alerts.sources import alertmanager, generic, grafana, pagerduty
 from alerts.sources.base import AlertIn, PayloadError
 from incidents.domain.enums import IntegrationType
 from incidents.services.errors import ServiceError
+from incidents.web import limits
 from incidents.web.errors import error_body
 from incidents.web.session import autocommit_connection, db_session
 
@@ -63,12 +64,14 @@ def _ingest(fast: PoolProxiedConnection | None, integration: services.IntakeInte
 @bp.post("/api/v1/alerts/alertmanager")
 @bp.doc(summary="Prometheus Alertmanager webhook (payload version 4)", description=KEY_DOC,
         responses=RESPONSES)
+@limits.per_integration_key(_key_from_request)
 def alertmanager_webhook():
     return _accept(IntegrationType.ALERTMANAGER, alertmanager.parse)
 
 
 @bp.post("/api/v1/alerts/grafana")
 @bp.doc(summary="Grafana alerting webhook contact point", description=KEY_DOC, responses=RESPONSES)
+@limits.per_integration_key(_key_from_request)
 def grafana_webhook():
     return _accept(IntegrationType.GRAFANA, grafana.parse)
 
@@ -76,6 +79,7 @@ def grafana_webhook():
 @bp.post("/api/v1/alerts")
 @bp.doc(summary="Generic JSON alert: summary, source, severity, dedup_key, status, details",
         description=KEY_DOC, responses=RESPONSES)
+@limits.per_integration_key(_key_from_request)
 def generic_alert():
     return _accept(IntegrationType.GENERIC, lambda body: [generic.parse(body)])
 
@@ -84,6 +88,7 @@ def generic_alert():
 @bp.doc(summary="PagerDuty Events API v2 compatible",
         description="`routing_key` is the integration key. Answers as PagerDuty does.",
         responses=RESPONSES)
+@limits.per_integration_key(limits.routing_key_in_body)
 def enqueue():
     body = request.get_json()
     try:

@@ -318,7 +318,8 @@ class Gunicorn:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = instance / f"gunicorn-{self.port}.log"
         env = dict(os.environ, DATABASE_URL=database_url, CELERY_BROKER_URL="redis://127.0.0.1:6379/0",
-                   VIGIL_INSTANCE_PATH=str(instance), PUBLIC_URL=self.url, PYTHONUNBUFFERED="1")
+                   VIGIL_INSTANCE_PATH=str(instance), PUBLIC_URL=self.url, PYTHONUNBUFFERED="1",
+                   INTAKE_RATE_LIMIT="100000000/minute")  # counted in Redis as in production, never refused
         command = [sys.executable, "-m", "gunicorn", "wsgi:app", "--bind", f"127.0.0.1:{self.port}",
                    "--worker-class", server.worker_class, "--workers", str(server.workers),
                    "--keep-alive", str(KEEPALIVE), "--backlog", "2048", "--log-level", "warning",

@@ -73,6 +73,8 @@ def create_app(config: settings.Config | None = None) -> APIFlask:
 
     from incidents.web import console
     console.init_app(app, config)
+    from incidents.web import limits
+    limits.init_app(app, config)
 
     from workers.celery_app import celery_init_app
     celery = celery_init_app(app, config)

@@ -11,6 +11,7 @@ from incidents import clock
 from incidents.services.accounts import login, passwords, second_factor, users
 from incidents.services.accounts import mail as letters
 from incidents.services.errors import ServiceError
+from incidents.web import limits
 from incidents.web.console import bp, forms, guard
 from incidents.web.session import db_session
 
@@ -31,6 +32,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"], endpoint="login")
+@limits.sign_in
 def login_():
     if current_user.is_authenticated:
         return redirect(url_for("console.now"))
