@@ -12,7 +12,7 @@ from flask import flash, redirect, render_template, request, url_for
 from incidents import clock
 from incidents.domain.enums import Source, Status
 from incidents.domain.permissions import Permission
-from incidents.services import incident_view, lifecycle, sla_clock
+from incidents.services import incident_view, lifecycle, maintenance, sla_clock
 from incidents.services.errors import NotFound, ServiceError
 from incidents.web.console import bp, guard
 from incidents.web.console.guard import requires
@@ -53,7 +53,9 @@ def _render(incident_id: int, *, error: str | None = None, status: int = 200, **
                            timeline=incident_view.timeline(session, incident=incident),
                            assign=assign, reclassify=reclassify, comment=comment, pause=pause,
                            paused=current, paused_ids={incident.id} if current else set(), Status=Status,
-                           playbook=playbook.panel(session, incident, bound.get("playbook")))
+                           playbook=playbook.panel(session, incident, bound.get("playbook")),
+                           maintenance_until=maintenance.held_until(session, service_id=incident.service_id,
+                                                                    now=clock.now()))
     return body, status
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 from flask import render_template, request, url_for
 
 from incidents.domain.permissions import Permission
-from incidents.services import incident_view
+from incidents import clock
+from incidents.services import incident_view, maintenance
 from incidents.services.errors import Invalid
 from incidents.services.listing import OPEN, UNASSIGNED, Filters, list_incidents
 from incidents.web.console import bp
@@ -41,6 +42,7 @@ def incidents_page():
         "console/incidents.html", rows=rows, paused_ids=incident_view.paused_clocks(session, rows), asked=asked, error=error, filtered=bool(kept),
         statuses=STATUSES, customers=incident_view.customers(session),
         services=incident_view.services(session), users=incident_view.everyone(session),
+        maintenance_ids=maintenance.services_in_maintenance(session, now=clock.now()),  # the badge
         next_url=url_for("console.incidents", **kept, cursor=next_cursor) if next_cursor else None,
         first_url=url_for("console.incidents", **kept) if asked["cursor"] else None)
     return body, 400 if error else 200

@@ -5,20 +5,24 @@ response to the POST that made it: never in a redirect URL, the session or a fla
 """
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import current_app, flash, redirect, render_template, url_for
+from sqlalchemy import select
 from flask_login import current_user
 from werkzeug.routing import BuildError
 
 from alerts.synthetic import send_test_alert
 from incidents import clock
+from incidents.domain.durations import format_duration
 from incidents.domain.permissions import Permission
-from incidents.models import Integration
-from incidents.services import escalation_policies, integrations
+from incidents.models import Heartbeat, Integration
+from incidents.services import escalation_policies, integrations, maintenance
 from incidents.services.errors import Conflict, Invalid
 from incidents.web.console import bp
 from incidents.web.console.guard import actor, requires, where
 from incidents.web.console.pages.config_forms import place_error
-from incidents.web.console.pages.services_forms import TYPES, IntegrationForm, usage
+from incidents.web.console.pages.services_forms import TYPES, IntegrationForm, MaintenanceForm, usage
 from incidents.web.session import db_session
 
 SERVICE = "/services/<string(maxlength=100):name>"
@@ -37,7 +41,7 @@ def services_page():
 @bp.get(SERVICE, endpoint="service")
 @requires(Permission.VIEW)
 def service_page(name: str):
-    return _render_service(name)
+    return render_service(name)
 
 
 @bp.post(SERVICE + "/integrations", endpoint="add_integration")
@@ -47,13 +51,13 @@ def add_integration(name: str):
     integrations.get_service(session, name)  # 404 before the form is looked at
     form = IntegrationForm()
     if not form.validate_on_submit():
-        return _render_service(name, form=form, status=422)
+        return render_service(name, form=form, status=422)
     try:
         row, key = integrations.add(session, service_name=name, name=form.name.data, type=form.type.data,
                                     actor=actor(), where=where())
     except (Invalid, Conflict) as error:
         session.rollback()
-        return _render_service(name, form=form, error=place_error(form, error.message), status=422)
+        return render_service(name, form=form, error=place_error(form, error.message), status=422)
     session.commit()
     return _show_key(row, key, made=True)
 
@@ -90,18 +94,24 @@ def test_integration(name: str, integration_id: int):
 
 # --- building the pages ------------------------------------------------------------------------
 
-def _render_service(name: str, *, form: IntegrationForm | None = None, error: str | None = None,
-                    status: int = 200):
+def render_service(name: str, *, form: IntegrationForm | None = None, error: str | None = None,
+                   maintenance_form: MaintenanceForm | None = None, status: int = 200):
     session = db_session()
     service = integrations.get_service(session, name)
     if form is None and current_user.can(Permission.ADMIN):
         form = IntegrationForm(formdata=None)
+    if maintenance_form is None and current_user.can(Permission.WORK):
+        maintenance_form = MaintenanceForm(formdata=None)
     public = _public_url()
     rows = sorted(service.integrations, key=lambda i: (i.revoked_at is not None, i.name))
     page = render_template(
         "console/services_detail.html", service=service, integrations=rows, form=form, error=error,
         urls={t: integrations.intake_url(public, t) for t in TYPES}, types=TYPES,
-        policy_names=_policy_names(session), default=escalation_policies.DEFAULT)
+        policy_names=_policy_names(session), default=escalation_policies.DEFAULT,
+        windows=maintenance.listing(session, service_name=name, now=clock.now()),
+        maintenance_form=maintenance_form, span=lambda seconds: format_duration(timedelta(seconds=seconds)),
+        heartbeats=session.scalars(select(Heartbeat).where(Heartbeat.service_id == service.id)
+                                   .order_by(Heartbeat.name)).all())
     return page, status
 
 

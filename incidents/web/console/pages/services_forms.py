@@ -1,4 +1,4 @@
-"""The services page's form, and how to use a new integration key with each monitoring system."""
+"""The services page's forms, and how to use a new integration key with each monitoring system."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
@@ -7,6 +7,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from incidents.services.integrations import MAX_NAME
+from incidents.services.maintenance import MAX_REASON
 
 TYPES = {
     "alertmanager": "Prometheus Alertmanager",
@@ -20,6 +21,15 @@ class IntegrationForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=MAX_NAME)],
                        render_kw={"placeholder": "prometheus", "autocomplete": "off"})
     type = SelectField("Sends alerts from", choices=[SelectChoice(value, label) for value, label in TYPES.items()], validators=[DataRequired()])
+
+
+class MaintenanceForm(FlaskForm):
+    starts_at = StringField("From (UTC)", validators=[Length(max=32)],
+                            render_kw={"type": "datetime-local", "placeholder": "now"})
+    ends_at = StringField("Until (UTC)", validators=[DataRequired(), Length(max=32)],
+                          render_kw={"type": "datetime-local", "required": True})
+    reason = StringField("Reason", validators=[DataRequired(), Length(max=MAX_REASON)],
+                         render_kw={"placeholder": "database upgrade", "autocomplete": "off"})
 
 
 def usage(integration_type: str, url: str, key: str) -> dict[str, str]:
