@@ -290,6 +290,8 @@ def _run(argv: list[str], env: dict[str, str], what: str | None = None) -> subpr
     done = subprocess.run(argv, env={**os.environ, **env}, capture_output=True, text=True,
                           encoding="utf-8", errors="replace")
     if done.returncode != 0:
-        detail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        lines = done.stderr.strip().splitlines() or ["no output"]
+        # The line that says what failed, not the "Command was:" or HINT lines after it.
+        detail = next((line for line in lines if "error:" in line), lines[-1])
         raise BackupError(f"{what or Path(argv[0]).name + ' failed'}: {detail}")
     return done
