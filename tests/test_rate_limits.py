@@ -101,6 +101,17 @@ def test_requests_without_a_key_are_counted_by_address_apart_from_keyed_ones(lim
     assert elsewhere.status_code == 401  # another address has a count of its own
 
 
+def test_an_oversized_body_is_a_413_and_leaves_the_counts_alone(limited, make):
+    client = limited().test_client()
+    key = make.service().keys["generic"]
+    assert [_generic(client, key, f"o{n}").status_code for n in range(2)] == [202] * 2
+    huge = b'{"routing_key": "' + b"x" * (2 << 20) + b'"}'
+    assert client.post("/v2/enqueue", data=huge, content_type="application/json").status_code == 413
+    assert client.post("/login", data={"email": "x" * (2 << 20), "password": "x"}).status_code == 413
+    assert _generic(client, key, "o2").status_code == 202
+    _assert_429(_generic(client, key, "o3"))  # the same count as before the oversized requests
+
+
 def test_api_is_limited_per_api_key(limited, make):
     client = limited().test_client()
     busy, quiet = make.api_key("read", "busy"), make.api_key("read", "quiet")

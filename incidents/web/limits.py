@@ -18,6 +18,7 @@ from apiflask import APIFlask
 from flask import current_app, request
 from flask_limiter import ApplicationLimit, Limiter
 from flask_limiter.errors import RateLimitExceeded
+from werkzeug.exceptions import HTTPException
 
 import config as settings
 from incidents.services.keys import hash_key
@@ -54,7 +55,10 @@ def sign_in(view):
 
 def routing_key_in_body() -> str | None:
     """The key of a PagerDuty-style event, which travels in the body (Flask keeps the parse)."""
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except HTTPException:  # too large: the view answers 413 (a key function must never raise)
+        return None
     key = body.get("routing_key") if isinstance(body, dict) else None
     return key if isinstance(key, str) else None
 
@@ -131,7 +135,11 @@ def _api_key() -> str:
 def _account() -> str:
     from incidents.services.accounts.login import normal_email
 
-    return hash_key(normal_email(request.form.get("email", "")))
+    try:
+        email = request.form.get("email", "")
+    except HTTPException:  # too large: the view answers 413 (a key function must never raise)
+        email = ""
+    return hash_key(normal_email(email))
 
 
 def _failed(response) -> bool:
