@@ -163,8 +163,9 @@ def test_behind_the_proxy_vigil_sees_https_and_the_clients_address(app, producti
     assert record.email == "mallory@example.com" and not record.success
     assert record.ip == CLIENT  # not the proxy's 127.0.0.1, not the forged address
 
-    access = log.read_text(errors="replace")
-    assert '"POST /login" 401' in access  # the documented access log format
+    # The documented access log format (gunicorn writes the line just after the answer).
+    wait_until(lambda: '"POST /login" 401' in log.read_text(errors="replace"), timeout=10,
+               what="the access log line", describe=lambda: log_tail(log))
 
 
 def test_without_the_proxy_nothing_is_taken_for_https(app, production):
