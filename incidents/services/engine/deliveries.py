@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from incidents.domain.enums import Source
 from incidents.models import Page, User
@@ -78,11 +78,18 @@ def sweep(session, *, now: datetime) -> int:
                     .values(status="pending", next_attempt_at=now, deadline_at=None,
                             error="the worker stopped while sending; sending again")
                     .execution_options(synchronize_session=False))
+    # A pending row's deadline_at is when the doorbell rung for it may be taken as lost: without
+    # it every tick rang again for every late row, and a backlog (after a broker restart, or a
+    # worker falling 10 s behind) flooded the queue with duplicates faster than any worker drained it.
+    not_rung = or_(Page.deadline_at.is_(None), Page.deadline_at <= now)
     due = list(session.scalars(select(Page.id).where(
-        Page.status == "pending", Page.next_attempt_at <= now - LOST_AFTER).limit(500)))
+        Page.status == "pending", Page.next_attempt_at <= now - LOST_AFTER, not_rung).limit(500)))
     retries = list(session.scalars(select(Page.id).where(
         Page.status == "pending", Page.next_attempt_at <= now, Page.attempts > 0,
-        Page.next_attempt_at > now - LOST_AFTER).limit(500)))
+        Page.next_attempt_at > now - LOST_AFTER, not_rung).limit(500)))
+    if due or retries:
+        session.execute(update(Page).where(Page.id.in_(due + retries)).values(deadline_at=now + LOST_AFTER)
+                        .execution_options(synchronize_session=False))
     for page_id in due + retries:
         after_commit.enqueue(session, "pages.deliver", page_id)
     return len(due) + len(retries) + storms.release_due(session, now=now)
