@@ -6,6 +6,8 @@ line and stop instead of showing a traceback.
 """
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
 import os
 import secrets
@@ -86,6 +88,8 @@ class Config:
     testing: bool = False
     engine_tick_seconds: float = 1.0
     sms_per_minute: int = 3
+    # VIGIL_ENCRYPTION_KEYS: Fernet keys, newest first; () means a key derived from SECRET_KEY.
+    encryption_keys: tuple[str, ...] = field(default=(), repr=False)
     slack: SlackSettings | None = None
     twilio: TwilioSettings | None = None
     smtp: SmtpSettings | None = None
@@ -124,6 +128,7 @@ def load(environ: dict[str, str] | None = None) -> Config:
         max_content_length=_positive_int(env, "MAX_CONTENT_LENGTH", DEFAULT_MAX_CONTENT_LENGTH),
         engine_tick_seconds=_seconds(env, "ENGINE_TICK_SECONDS", 1.0),
         sms_per_minute=_positive_int(env, "SMS_PER_MINUTE", 3),
+        encryption_keys=_encryption_keys(env.get("VIGIL_ENCRYPTION_KEYS")),
         slack=_slack(env),
         twilio=_twilio(env),
         smtp=_smtp(env.get("SMTP_URL"), public_url),
@@ -419,6 +424,25 @@ def _secret_key(value: str | None, instance: Path) -> str:
         return key
     except OSError as exc:
         raise ConfigError(f"SECRET_KEY: unset and cannot be stored in {path}: {exc.strerror}") from None
+
+
+def _encryption_keys(value: str | None) -> tuple[str, ...]:
+    """VIGIL_ENCRYPTION_KEYS: comma-separated Fernet keys, newest first. Errors say which key is
+    wrong by its position, never by its value."""
+    if not value or not value.strip():
+        return ()
+    keys = tuple(k.strip() for k in value.split(","))
+    for position, key in enumerate(keys, 1):
+        try:
+            ok = len(base64.urlsafe_b64decode(key.encode("ascii"))) == 32
+        except (binascii.Error, ValueError, UnicodeError):
+            ok = False
+        if not ok:
+            raise ConfigError(f"VIGIL_ENCRYPTION_KEYS: key {position} of {len(keys)} is not a Fernet key "
+                              "(32 url-safe base64-encoded bytes; make one with `vigil rotate-key --new-key`)")
+    if len(set(keys)) != len(keys):
+        raise ConfigError("VIGIL_ENCRYPTION_KEYS: a key is listed twice")
+    return keys
 
 
 def _public_url(value: str | None) -> str:

@@ -28,6 +28,8 @@ class Database:
 
 def create_app(config: settings.Config | None = None) -> APIFlask:
     config = config or settings.load()
+    from incidents.services.sealed import warn_at_start
+    warn_at_start(config, log)  # VIGIL_ENCRYPTION_KEYS unset on PostgreSQL: say so
     app = APIFlask("incidents", title="Vigil", version=VERSION, spec_path="/api/openapi.json",
                    docs_path="/api/docs", instance_path=str(config.instance_path))
     app.request_class = VigilRequest

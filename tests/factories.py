@@ -12,6 +12,14 @@ from incidents.models import ClassificationRule, Customer, Rotation, RotationMem
 from incidents.services import api_keys, integrations
 
 PASSWORD = "Quiet-Harbour-Lantern-42"
+TEST_SECRET_KEY = "test-secret-key-" + "x" * 32  # tests/conftest.py's test_config.secret_key
+
+
+def totp_in_clear(stored: str) -> str:
+    """A user's TOTP secret as an authenticator app holds it: the app seals it after first use."""
+    from incidents.services import sealed
+    return sealed.unseal(TEST_SECRET_KEY, stored) if sealed.is_sealed(stored) else stored
+
 
 SAMPLE_RULES = [
     ("security breach", 1, "security_breach", {"text_any": ["breach", "intrusion", "unauthorized access"]}),

@@ -27,7 +27,7 @@ class User(Base):
     password_changed_at: Mapped[datetime | None]
     # Set by an admin or a breach playbook: the next sign-in must choose a new password.
     must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_secret: Mapped[str | None] = mapped_column(String(255))  # sealed (a Fernet token), see second_factor
     totp_enrolled_at: Mapped[datetime | None]
     # The last TOTP time step accepted: a code is good once, so a replayed code is refused.
     totp_last_step: Mapped[int | None]

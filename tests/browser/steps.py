@@ -12,7 +12,7 @@ import pyotp
 import requests
 
 from incidents import clock
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, totp_in_clear
 
 CSP_WORDS = "Content Security Policy"
 _used_steps: dict[str, int] = {}  # secret -> the last TOTP step a helper typed (a code works once)
@@ -21,6 +21,7 @@ _used_steps: dict[str, int] = {}  # secret -> the last TOTP step a helper typed 
 def totp(secret: str) -> str:
     """A code the server accepts now: the current step, or the next one (one step of drift is
     allowed) when the current one was already used by an earlier sign-in in this test."""
+    secret = totp_in_clear(secret)
     now = clock.now()
     step = int(now.timestamp()) // 30
     if _used_steps.get(secret, -1) >= step:

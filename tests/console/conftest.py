@@ -10,7 +10,7 @@ import pytest
 
 from incidents import clock
 from incidents.domain.enums import Role
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, totp_in_clear
 
 TOKEN = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
 
@@ -22,7 +22,7 @@ def csrf_from(html: str) -> str:
 
 
 def totp_now(secret: str, *, later: int = 0) -> str:
-    return pyotp.TOTP(secret).at(clock.now() + timedelta(seconds=30 * later))
+    return pyotp.TOTP(totp_in_clear(secret)).at(clock.now() + timedelta(seconds=30 * later))
 
 
 class Console:

@@ -11,7 +11,7 @@ from incidents.services import audit
 from incidents.services.accounts import users
 from incidents.services.actor import Actor
 from tests.console.conftest import csrf_from, sign_in, totp_now
-from tests.factories import PASSWORD
+from tests.factories import PASSWORD, totp_in_clear
 
 
 def _login(client, email, password):
@@ -45,8 +45,8 @@ def test_first_sign_in_enrols_totp_and_shows_recovery_codes(client, make, sessio
     page = client.get("/login/enrol").get_data(as_text=True)
     assert "<svg" in page
     session.refresh(user)
-    secret = user.totp_secret
-    assert secret and secret in page
+    secret = totp_in_clear(user.totp_secret)
+    assert secret in page and user.totp_secret not in page  # shown once, kept sealed in the database
     response = client.post("/login/enrol", data={"csrf_token": csrf_from(page), "code": totp_now(secret)})
     text = response.get_data(as_text=True)
     assert response.status_code == 200 and "shown only now" in text

@@ -10,6 +10,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from incidents import clock
+from incidents.services import sealed
 from incidents.services.playbook import runner
 from incidents.web.session import db_session
 
@@ -27,7 +28,7 @@ def surroundings(session: Session, step_config: dict, playbook: dict) -> runner.
     from incidents.services.playbook.secrets import store_for  # boto3 only when a step needs it
 
     providers = current_app.extensions.get(PROVIDERS)
-    secret_key = current_app.config["SECRET_KEY"]
+    secret_key = sealed.keyring(current_app.config["VIGIL"])  # VIGIL_ENCRYPTION_KEYS, else SECRET_KEY's
     environ = dict(os.environ)
     public_url = current_app.config["VIGIL"].public_url
     return runner.Surroundings(

@@ -1,4 +1,9 @@
-"""TOTP second factor (RFC 6238 via pyotp) with replay protection, and one-time recovery codes."""
+"""TOTP second factor (RFC 6238 via pyotp) with replay protection, and one-time recovery codes.
+
+The TOTP secret is stored sealed (incidents.services.sealed) under the app's keys, which callers
+pass as `keys`. A secret stored in clear before that (a legacy value) still works, and is sealed
+the next time it is used (or by `vigil rotate-key`).
+"""
 from __future__ import annotations
 
 import secrets
@@ -10,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from incidents.models import RecoveryCode, User
+from incidents.services import sealed
 from incidents.services.keys import hash_key
 
 ISSUER = "Vigil"
@@ -44,20 +50,40 @@ def _matching_step(secret: str, code: str, now: datetime) -> int | None:
     return None
 
 
-def confirm_enrolment(user: User, *, secret: str, code: str, now: datetime) -> bool:
+def secret_of(user: User, keys: sealed.KeyMaterial) -> str | None:
+    """The user's TOTP secret in clear, whether stored sealed or (legacy) in clear."""
+    stored = user.totp_secret
+    if not stored or not sealed.is_sealed(stored):
+        return stored or None
+    return sealed.unseal(keys, stored)
+
+
+def pending_secret(user: User, keys: sealed.KeyMaterial) -> str:
+    """The secret an enrolment shows: made (and stored sealed) once, so a reload shows the same code."""
+    secret = secret_of(user, keys)
+    if not secret:
+        secret = new_secret()
+        user.totp_secret = sealed.seal(keys, secret)
+    return secret
+
+
+def confirm_enrolment(user: User, *, secret: str, code: str, now: datetime, keys: sealed.KeyMaterial) -> bool:
     """Enrol the secret if the code proves the authenticator app has it."""
     step = _matching_step(secret, code, now)
     if step is None:
         return False
-    user.totp_secret, user.totp_enrolled_at, user.totp_last_step = secret, now, step
+    user.totp_secret, user.totp_enrolled_at, user.totp_last_step = sealed.seal(keys, secret), now, step
     return True
 
 
-def verify_code(user: User, code: str, *, now: datetime) -> bool:
+def verify_code(user: User, code: str, *, now: datetime, keys: sealed.KeyMaterial) -> bool:
     """A code is good once: a replay of the last accepted step (or an older one) is refused."""
-    if not user.totp_secret:
+    secret = secret_of(user, keys)
+    if not secret:
         return False
-    step = _matching_step(user.totp_secret, code, now)
+    if not sealed.is_sealed(user.totp_secret):  # a legacy clear value: sealed now, on its first use
+        user.totp_secret = sealed.seal(keys, secret)
+    step = _matching_step(secret, code, now)
     if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
         return False
     user.totp_last_step = step

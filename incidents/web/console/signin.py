@@ -8,6 +8,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_login import current_user, logout_user
 
 from incidents import clock
+from incidents.services import sealed
 from incidents.services.accounts import login, passwords, second_factor, users
 from incidents.services.accounts import mail as letters
 from incidents.services.errors import ServiceError
@@ -84,7 +85,7 @@ def second_factor_():
         if error is None:
             code = form.code.data
             used_recovery = False
-            ok = second_factor.verify_code(user, code, now=attempt.now)
+            ok = second_factor.verify_code(user, code, now=attempt.now, keys=_keys())
             if not ok and not code.strip().isdigit():
                 ok = used_recovery = second_factor.use_recovery_code(s, user, code, now=attempt.now)
             if ok:
@@ -110,23 +111,22 @@ def enrol_():
     if user is None or user.totp_enrolled_at:
         return _restart("Sign in again.")
     s = db_session()
-    if not user.totp_secret:  # kept while enrolment is pending, so a reload shows the same code
-        user.totp_secret = second_factor.new_secret()
-        s.commit()
+    secret = second_factor.pending_secret(user, _keys())  # kept, sealed: a reload shows the same code
+    s.commit()
     form = forms.CodeForm()
     error = None
     if form.validate_on_submit():
         now = clock.now()
-        if second_factor.confirm_enrolment(user, secret=user.totp_secret, code=form.code.data, now=now):
+        if second_factor.confirm_enrolment(user, secret=secret, code=form.code.data, now=now, keys=_keys()):
             codes = second_factor.new_recovery_codes(s, user)
             login.record(s, _attempt(user.email), login.Outcome.SUCCESS, user)
             s.commit()
             guard.start_session(user)
             return render_template("console/signin/recovery_codes.html", codes=codes, first=True)
         error = "That code does not match. Check the time on your phone and enter the newest code."
-    uri = second_factor.provisioning_uri(user.totp_secret, user.email)
+    uri = second_factor.provisioning_uri(secret, user.email)
     return render_template("console/signin/enrol.html", form=form, error=error, qr=second_factor.qr_svg(uri),
-                           secret=user.totp_secret), 200 if not error else 400
+                           secret=secret), 200 if not error else 400
 
 
 
@@ -162,7 +162,7 @@ def new_recovery_codes():
     form = forms.CodeForm()
     s = db_session()
     user = current_user.user
-    if form.validate_on_submit() and second_factor.verify_code(user, form.code.data, now=clock.now()):
+    if form.validate_on_submit() and second_factor.verify_code(user, form.code.data, now=clock.now(), keys=_keys()):
         codes = second_factor.new_recovery_codes(s, user)
         s.commit()
         return render_template("console/signin/recovery_codes.html", codes=codes, first=False)
@@ -264,3 +264,8 @@ def send_letter(letter: letters.Letter) -> bool:
         log.warning("cannot e-mail %r: %s", letter.subject, exc)
         return False
     return True
+
+
+def _keys() -> sealed.Keyring:
+    """The keys TOTP secrets are sealed with (VIGIL_ENCRYPTION_KEYS, else derived from SECRET_KEY)."""
+    return sealed.keyring(current_app.config["VIGIL"])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Response, flash, redirect, render_template, request, url_for
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -18,6 +18,7 @@ from incidents.domain.enums import Source
 from incidents.domain.permissions import Permission
 from incidents.domain.playbook import ACTIVE_RUN_STATES, BREACH_CATEGORY, RunState
 from incidents.models import Incident, PlaybookRun, RegulatorClock, RevealedSecret
+from incidents.services import sealed
 from incidents.services.accounts import login, second_factor
 from incidents.services.errors import NotFound, ServiceError
 from incidents.services.playbook import runs
@@ -66,7 +67,8 @@ def reauthenticated(form: forms.CodeForm, *, otherwise: str) -> str | None:
     attempt = login.Attempt(email=login.normal_email(user.email), ip=request.remote_addr or "",
                             user_agent=(request.user_agent.string or "")[:300], now=clock.now())
     refused = login.throttled(s, attempt)
-    if refused is None and second_factor.verify_code(user, form.code.data or "", now=attempt.now):
+    keys = sealed.keyring(current_app.config["VIGIL"])
+    if refused is None and second_factor.verify_code(user, form.code.data or "", now=attempt.now, keys=keys):
         s.commit()
         return None
     if refused is None:

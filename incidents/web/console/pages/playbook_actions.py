@@ -11,6 +11,7 @@ from incidents.domain.enums import Source
 from incidents.domain.permissions import Permission
 from incidents.domain.playbook import NoticeState
 from incidents.models import PlaybookNotice, RevealedSecret
+from incidents.services import sealed
 from incidents.services.errors import NotFound, ServiceError
 from incidents.services.playbook import notify, regulator, runs
 from incidents.services.playbook.rotators import vigil_keys
@@ -105,7 +106,8 @@ def resend(run_id: int, notice_id: int):
 def _extensions() -> dict:
     """What sending needs, as the worker gives it to steps (workers/tasks/playbook.py)."""
     return {"providers": current_app.extensions.get(PROVIDERS), "mailer": current_app.extensions.get(MAILER),
-            "secret_key": current_app.config["SECRET_KEY"], "public_url": current_app.config["VIGIL"].public_url}
+            "secret_key": sealed.keyring(current_app.config["VIGIL"]),
+            "public_url": current_app.config["VIGIL"].public_url}
 
 
 @bp.post(RUN + "/keys", endpoint="playbook_keys")
@@ -129,7 +131,7 @@ def reveal(run_id: int):
         return _refused(run_id, refused, 403)
     try:
         keys = [vigil_keys.reveal(s, secret_id=secret_id, actor=guard.actor(), where=guard.where(),
-                                  now=clock.now(), secret_key=current_app.config["SECRET_KEY"])
+                                  now=clock.now(), secret_key=sealed.keyring(current_app.config["VIGIL"]))
                 for secret_id in waiting]
     except ServiceError as error:  # another admin was quicker, or a key cannot be unsealed
         return _refused(run_id, error.message, error.status)
