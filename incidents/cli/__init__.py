@@ -23,5 +23,5 @@ def main() -> None:
     """Vigil: incidents, on-call paging and SLA clocks."""
 
 
-from incidents.cli import apply_cmd, audit_cmd, backup_cmd, db_cmd, keys_cmd, up_cmd, users_cmd  # noqa: E402,F401  (register commands)
+from incidents.cli import apply_cmd, audit_cmd, backup_cmd, db_cmd, keys_cmd, rotate_key_cmd, up_cmd, users_cmd  # noqa: E402,F401  (register commands)
 from incidents.cli import doctor_cmd  # noqa: E402,F401  (vigil doctor)
