@@ -9,6 +9,7 @@ from flask import current_app, request
 from werkzeug.exceptions import HTTPException
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
+from incidents.services.sealed import SealError
 from incidents.services.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,14 @@ def register(app: APIFlask) -> None:
         # The database is down or overloaded: tell senders to retry rather than lose the alert.
         log.error("database unavailable: %s", error.__class__.__name__)
         return answer(503, "the database is unavailable; retry shortly", {"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+    @app.errorhandler(SealError)
+    def sealed_unreadable(error: SealError):
+        # The server's keys cannot open a stored secret (VIGIL_ENCRYPTION_KEYS lost a key): the
+        # request is fine, the server is not; say so without a 500 and without the value.
+        log.error("a sealed secret cannot be opened with the configured keys: %s", error)
+        return answer(503, "Vigil cannot read a stored secret with its encryption keys; an admin must restore "
+                           "the missing key in VIGIL_ENCRYPTION_KEYS (or reset the affected second factor)")
 
     @app.errorhandler(DataError)
     def value_rejected(error: DataError):
