@@ -125,6 +125,18 @@ class FakeServer:
     def error_body(self, status: int) -> Any:
         return {"status": status, "message": "scripted failure"}
 
+    @property
+    def scripted(self) -> int:
+        """How many scripted misbehaviours are still to be played (a test waits for 0)."""
+        with self.lock:
+            return len(self._script)
+
+    def refuse_for(self, seconds: float) -> None:
+        """Close the port for `seconds` (connection refused), then listen on it again."""
+        self.stop()
+        time.sleep(seconds)
+        self.start()
+
     # --- request handling -----------------------------------------------------------------------
 
     def route(self, request: Request) -> Reply:  # pragma: no cover - abstract
