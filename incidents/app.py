@@ -46,6 +46,8 @@ def create_app(config: settings.Config | None = None) -> APIFlask:
     app.extensions[EXTENSION] = Database(engine, make_sessionmaker(engine))
     app.teardown_appcontext(close_session)
     errors.register(app)
+    from incidents.web.openapi_schemas import describe_path_parameters
+    describe_path_parameters(app)  # path ids in /api/openapi.json as the routes take them
     _security_headers(app)
     from incidents.web import metrics, request_log
     request_log.init_app(app, config.log_format)  # request ids and JSON logs (LOG_FORMAT)

@@ -59,7 +59,7 @@ def decode_cursor(cursor: str) -> int:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, value = text.split(":", 1)
         number = int(value)
-        if prefix != "id" or not 0 < number < 2**63:
+        if prefix != "id" or not 0 < number < 2**31:  # ids are PostgreSQL integers
             raise ValueError
         return number
     except (ValueError, binascii.Error, UnicodeDecodeError):

@@ -15,7 +15,8 @@ from incidents.web.presenters import alert_json, event_json, incident_json
 from incidents.web.session import db_session
 
 bp = APIBlueprint("api", __name__, url_prefix="/api/v1", tag="Incidents")
-INCIDENT = "/incidents/<int(min=1, max=9223372036854775807):incident_id>"
+# Ids are PostgreSQL integers: a larger one names no row, so it is a 404 (not a database error).
+INCIDENT = "/incidents/<int(min=1, max=2147483647):incident_id>"
 ERRORS = {401: "missing or unknown API key", 403: "the key's scope does not allow this"}
 
 

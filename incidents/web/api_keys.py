@@ -34,7 +34,7 @@ def create(body: dict):
     return {**api_key_json(row), "key": key}
 
 
-@bp.delete("/api-keys/<int(min=1, max=9223372036854775807):key_id>")
+@bp.delete("/api-keys/<int(min=1, max=2147483647):key_id>")
 @bp.auth_required(auth, roles=["admin"])
 @bp.output({}, status_code=204)
 @bp.doc(summary="Revoke an API key; it stops working at once", responses={**ERRORS, 404: "no such key"})

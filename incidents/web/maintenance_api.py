@@ -73,7 +73,7 @@ def create(service: str, body: dict):
     return window_json(row, service)
 
 
-@bp.delete(WINDOWS + "/<int(min=1, max=9223372036854775807):window_id>")
+@bp.delete(WINDOWS + "/<int(min=1, max=2147483647):window_id>")
 @bp.auth_required(auth, roles=["write"])
 @bp.output({}, status_code=204)
 @bp.doc(summary="End a window now (one not yet begun is cancelled); held pages go out",

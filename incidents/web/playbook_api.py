@@ -19,7 +19,7 @@ from incidents.web.auth import auth, current_actor
 from incidents.web.session import db_session
 
 bp = APIBlueprint("playbook", __name__, url_prefix="/api/v1", tag="Breach playbook")
-RUN = "/playbook-runs/<int(min=1, max=9223372036854775807):run_id>"
+RUN = "/playbook-runs/<int(min=1, max=2147483647):run_id>"
 STEP = RUN + "/steps/<int(min=1, max=1000):position>"
 ERRORS = {401: "missing or unknown API key", 403: "needs an admin key"}
 START_DOC = {**ERRORS, 404: "no such incident", 409: "a run of this mode is already under way",

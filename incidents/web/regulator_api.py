@@ -16,7 +16,8 @@ from incidents.web.auth import auth, current_actor
 from incidents.web.session import db_session
 
 bp = APIBlueprint("regulator", __name__, url_prefix="/api/v1", tag="Regulator's deadline")
-ERRORS = {401: "missing or unknown API key", 404: "no such incident",
+ERRORS = {401: "missing or unknown API key", 403: "the key's scope does not allow this (a customer's key)",
+          404: "no such incident",
           409: "the incident is not a security breach (it has no regulator's deadline)"}
 
 

@@ -105,7 +105,7 @@ def add_override(name: str, body: dict):
     return override_json(row)
 
 
-@bp.delete(ROTATION + "/overrides/<int(min=1, max=9223372036854775807):override_id>")
+@bp.delete(ROTATION + "/overrides/<int(min=1, max=2147483647):override_id>")
 @bp.auth_required(auth, roles=["write"])
 @bp.output({}, status_code=204)
 @bp.doc(summary="Remove an override", responses={**ERRORS, 404: "no such rotation or override"})

@@ -24,7 +24,8 @@ MAX_BODY = 64 * 1024
 
 @bp.post("/webhooks/slack/actions")
 @bp.doc(summary="Slack interactivity URL (button clicks on pages)",
-        responses={200: "handled (or an ephemeral explanation)", 401: "bad or stale signature",
+        responses={200: "handled (or an ephemeral explanation)", 400: "not a button click Vigil sent",
+                   401: "bad or stale signature",
                    404: "Slack is not configured", 413: "body too large"})
 def slack_actions():
     settings = current_app.config["VIGIL"].slack

@@ -38,7 +38,8 @@ def _refuse():
 
 @bp.post("/webhooks/twilio/sms")
 @bp.doc(summary="Twilio messaging webhook: SMS replies (a, r, e with a page's code; help)",
-        responses={200: "TwiML reply", 403: "invalid signature", 404: "Twilio is not configured"})
+        responses={200: "TwiML reply", 400: "no MessageSid or From", 403: "invalid signature",
+                   404: "Twilio is not configured", 413: "body too large"})
 def sms_reply():
     refused = _refuse()
     if refused:
@@ -56,7 +57,8 @@ def sms_reply():
 
 @bp.post("/webhooks/twilio/status")
 @bp.doc(summary="Twilio status callback for pages sent by SMS",
-        responses={204: "recorded", 403: "invalid signature", 404: "Twilio is not configured"})
+        responses={204: "recorded", 403: "invalid signature", 404: "Twilio is not configured",
+                   413: "body too large"})
 def sms_status():
     refused = _refuse()
     if refused:
