@@ -6,9 +6,9 @@ valid integration key); the `ignored_auth` check re-sends each authenticated req
 key and with a wrong one, so the 401s are exercised and must be documented too.
 
 Each operation gets a fresh world (tables are emptied after every test): a customer and service
-with every kind of integration key, a rotation, incidents in each state, a breach with a playbook
-run. Positive cases draw path ids from that world half the time, so operations reach their real
-work, not only 404s. Destructive operations stay in: before each case every key is made valid
+with every kind of integration key and a heartbeat, a rotation, incidents in each state, a breach
+with a playbook run. Positive cases draw path ids from that world half the time, so operations
+reach their real work, not only 404s. Destructive operations stay in: before each case every key is made valid
 again (`_revive_keys`), so a DELETE /api-keys/{id} that revoked the fuzzing key cannot turn the
 cases after it into 401s. A playbook run's steps (which rotate the keys) run in a worker, which
 this in-process test never starts, so starting a run only records it.
@@ -34,7 +34,7 @@ from incidents import clock as vigil_clock
 from incidents.app import create_app
 from incidents.domain.enums import Source
 from incidents.models import ApiKey, Integration, Setting
-from incidents.services import api_keys, lifecycle, listing
+from incidents.services import api_keys, heartbeats, lifecycle, listing
 from incidents.services import incidents as incident_service
 from incidents.services.actor import Actor
 from incidents.services.playbook import runs
@@ -76,10 +76,13 @@ def _seed(session, make) -> World:
     session.commit()
     run = runs.start(session, incident_id=incidents[0], mode="live", actor=ADMIN, source=Source.API,
                      where=None, now=vigil_clock.now())
+    _, ping_key = heartbeats.create(session, service=service.service, name="nightly-backup", title="Backup",
+                                    severity_class=2, interval_seconds=3600, grace_seconds=300,
+                                    now=vigil_clock.now())
     session.commit()
     return World(admin, service.keys, {
         "incident_id": incidents, "key_id": key_ids, "run_id": [run.id], "position": [1, 2],
-        "name": ["out-of-hours"], "email": ["ana@ops.example"],
+        "name": ["out-of-hours"], "email": ["ana@ops.example"], "service": ["checkout"], "key": [ping_key],
         "routing_key": [service.keys["pagerduty"]]})
 
 
@@ -196,3 +199,19 @@ def test_the_document_describes_path_ids_and_error_bodies(client):
     assert spec["components"]["schemas"]["HTTPError"]["required"] == ["error"]
     missing = client.get("/api/v1/incidents/1").json  # no key: a 401 in that shape
     assert set(missing) == {"error"} and {"code", "message"} <= set(missing["error"])
+
+
+def test_every_operation_that_needs_a_key_answers_401_without_one_as_documented(client):
+    spec = client.get("/api/openapi.json").json
+    secured = [(method, path, operation) for path, operations in spec["paths"].items()
+               for method, operation in operations.items() if operation.get("security")]
+    assert len(secured) > 30
+
+    for method, path, operation in secured:
+        url = path.replace("{name}", "out-of-hours").replace("{email}", "ana@ops.example")
+        url = url.replace("{service}", "checkout").replace("{key}", "nope")
+        for parameter in ("incident_id", "key_id", "run_id", "position", "override_id", "window_id"):
+            url = url.replace("{" + parameter + "}", "1")
+        response = client.open(url, method=method.upper())
+        assert (response.status_code, "401" in operation["responses"]) == (401, True), (method, path)
+        assert response.json["error"]["code"] == "unauthorized"

@@ -70,14 +70,18 @@ PAGERDUTY = {
     "else": {"required": ["dedup_key"], "properties": {"dedup_key": {"type": "string", "minLength": 1}}},
 }
 
+_OUTCOME = {
+    "type": "object", "required": ["dedup_key", "action", "incident_id", "created"],
+    "properties": {"dedup_key": _TEXT,
+                   "action": {"type": "string", "enum": ["trigger", "acknowledge", "resolve"]},
+                   "incident_id": {"type": ["integer", "null"],
+                                   "description": "null when nothing was open to acknowledge or resolve"},
+                   "created": {"type": "boolean", "description": "a new incident was opened"}},
+}
 ACCEPTED = {
     "type": "object", "required": ["status", "alerts"],
-    "properties": {"status": {"type": "string", "enum": ["accepted"]}, "alerts": {"type": "array", "items": {
-        "type": "object", "required": ["dedup_key", "action", "incident_id", "created"],
-        "properties": {"dedup_key": _TEXT, "action": {"type": "string", "enum": ["trigger", "acknowledge", "resolve"]},
-                       "incident_id": {"type": ["integer", "null"], "description": "null when nothing was open "
-                                                                                    "to acknowledge or resolve"},
-                       "created": {"type": "boolean", "description": "a new incident was opened"}}}}},
+    "properties": {"status": {"type": "string", "enum": ["accepted"]},
+                   "alerts": {"type": "array", "items": _OUTCOME}},
 }
 PAGERDUTY_ACCEPTED = {
     "type": "object", "required": ["status", "message", "dedup_key"],
