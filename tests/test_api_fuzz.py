@@ -13,7 +13,7 @@ again (`_revive_keys`), so a DELETE /api-keys/{id} that revoked the fuzzing key 
 cases after it into 401s. A playbook run's steps (which rotate the keys) run in a worker, which
 this in-process test never starts, so starting a run only records it.
 
-Bounded for CI: a few examples per operation (FUZZ_MAX_EXAMPLES, default 8), derandomized so a
+Bounded for CI: 25 generated cases per operation (FUZZ_MAX_EXAMPLES), derandomized so a
 failure reproduces; no deadline. Run alone: `pytest -m fuzz tests/test_api_fuzz.py`.
 """
 from __future__ import annotations
@@ -41,7 +41,7 @@ from incidents.services.playbook import runs
 
 pytestmark = pytest.mark.fuzz
 
-MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "8"))
+MAX_EXAMPLES = int(os.environ.get("FUZZ_MAX_EXAMPLES", "25"))
 ADMIN = Actor("lee@ops.example", None)
 INTAKE_KIND = {"/api/v1/alerts": "generic", "/api/v1/alerts/alertmanager": "alertmanager",
                "/api/v1/alerts/grafana": "grafana", "/v2/enqueue": "pagerduty"}
