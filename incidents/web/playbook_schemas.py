@@ -39,12 +39,12 @@ class StepOut(Schema):
     kind = String(required=True)
     title = String(required=True)
     state = String(required=True, metadata=STATES)
-    started_at = DateTime(allow_none=True)
-    finished_at = DateTime(allow_none=True)
-    actor = String(allow_none=True, metadata={"description": "who started, retried or skipped it"})
-    summary = String(allow_none=True, metadata={"description": "what the step did, in plain words (never a secret)"})
-    error = String(allow_none=True, metadata={"description": "why it failed, in plain words"})
-    skip_reason = String(allow_none=True)
+    started_at = DateTime(required=True, allow_none=True)
+    finished_at = DateTime(required=True, allow_none=True)
+    actor = String(required=True, allow_none=True, metadata={"description": "who started, retried or skipped it"})
+    summary = String(required=True, allow_none=True, metadata={"description": "what the step did, in plain words (never a secret)"})
+    error = String(required=True, allow_none=True, metadata={"description": "why it failed, in plain words"})
+    skip_reason = String(required=True, allow_none=True)
     attempts = Integer(required=True)
 
 
@@ -78,14 +78,14 @@ class ReportOut(Schema):
 
 class RunSummaryOut(Schema):
     id = Integer(required=True)
-    incident_id = Integer(allow_none=True)
+    incident_id = Integer(required=True, allow_none=True)
     mode = String(required=True, metadata={"description": "live or drill"})
     state = String(required=True, metadata={"description": "running, failed (waiting for a retry or skip), "
                                                            "done or cancelled"})
     started_by = String(required=True)
     started_at = DateTime(required=True)
-    finished_at = DateTime(allow_none=True)
-    error = String(allow_none=True)
+    finished_at = DateTime(required=True, allow_none=True)
+    error = String(required=True, allow_none=True)
 
 
 class RunOut(RunSummaryOut):
@@ -94,7 +94,7 @@ class RunOut(RunSummaryOut):
     notices = Nested(NoticeCountsOut, required=True, metadata={"description": "customer notices by state"})
     keys_waiting = List(String(), required=True, metadata={
         "description": "labels of new keys waiting to be shown once to an admin in the console (never the keys)"})
-    report = Nested(ReportOut, allow_none=True, metadata={"description": "kept with a finished run"})
+    report = Nested(ReportOut, required=True, allow_none=True, metadata={"description": "kept with a finished run"})
 
 
 class RunList(Schema):

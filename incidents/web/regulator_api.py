@@ -27,15 +27,15 @@ class NotifiedIn(Schema):
 
 
 class RegulatorClockOut(Schema):
-    incident_id = Integer()
-    aware_at = DateTime(metadata={"description": "when Vigil knew of the breach; the 72 hours start here"})
-    due_at = DateTime()
-    warnings_sent = Integer()
-    notified = Boolean()
-    notified_at = DateTime(allow_none=True)
-    notified_by = String(allow_none=True)
-    reference = String(allow_none=True)
-    overdue_at = DateTime(allow_none=True, metadata={"description": "set when the deadline passed unreported"})
+    incident_id = Integer(required=True)
+    aware_at = DateTime(required=True, metadata={"description": "when Vigil knew of the breach; the 72 hours start here"})
+    due_at = DateTime(required=True)
+    warnings_sent = Integer(required=True)
+    notified = Boolean(required=True)
+    notified_at = DateTime(required=True, allow_none=True)
+    notified_by = String(required=True, allow_none=True)
+    reference = String(required=True, allow_none=True)
+    overdue_at = DateTime(required=True, allow_none=True, metadata={"description": "set when the deadline passed unreported"})
 
 
 @bp.get(INCIDENT + "/regulator-clock")

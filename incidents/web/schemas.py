@@ -20,27 +20,27 @@ class IncidentOut(Schema):
     status = String(required=True, validate=OneOf([s.value for s in Status]))
     severity_class = Integer(required=True)
     category = String(required=True)
-    customer = String(allow_none=True, metadata={"description": "customer slug"})
-    service = String(allow_none=True)
+    customer = String(required=True, allow_none=True, metadata={"description": "customer slug"})
+    service = String(required=True, allow_none=True)
     origin = String(required=True, metadata={"description": "alert or report"})
-    assignee = String(allow_none=True, metadata={"description": "assignee e-mail"})
+    assignee = String(required=True, allow_none=True, metadata={"description": "assignee e-mail"})
     opened_at = DateTime(required=True)
     response_due_at = DateTime(required=True)
-    acknowledged_at = DateTime(allow_none=True)
-    responded_at = DateTime(allow_none=True, metadata={"description": "the first response by a person; stops the SLA clock"})
-    breached_at = DateTime(allow_none=True, metadata={"description": "when the response deadline passed without a response"})
-    acknowledged_by = String(allow_none=True)
-    resolved_at = DateTime(allow_none=True)
-    resolved_by = String(allow_none=True)
-    dedup_key = String(allow_none=True)
+    acknowledged_at = DateTime(required=True, allow_none=True)
+    responded_at = DateTime(required=True, allow_none=True, metadata={"description": "the first response by a person; stops the SLA clock"})
+    breached_at = DateTime(required=True, allow_none=True, metadata={"description": "when the response deadline passed without a response"})
+    acknowledged_by = String(required=True, allow_none=True)
+    resolved_at = DateTime(required=True, allow_none=True)
+    resolved_by = String(required=True, allow_none=True)
+    dedup_key = String(required=True, allow_none=True)
     alert_count = Integer(required=True)
-    source_severity = String(allow_none=True)
+    source_severity = String(required=True, allow_none=True)
     classification = Nested(ClassificationOut, required=True)
 
 
 class IncidentPage(Schema):
     items = List(Nested(IncidentOut), required=True)
-    next = String(allow_none=True, metadata={"description": "cursor for the next page, or null"})
+    next = String(required=True, allow_none=True, metadata={"description": "cursor for the next page, or null"})
 
 
 class IncidentQuery(Schema):
@@ -112,9 +112,9 @@ class ApiKeyOut(Schema):
     scope = String(required=True)
     hint = String(required=True, metadata={"description": "last four characters of the key"})
     created_at = DateTime(required=True)
-    last_used_at = DateTime(allow_none=True)
+    last_used_at = DateTime(required=True, allow_none=True)
     revoked = Boolean(required=True)
-    customer = String(allow_none=True, metadata={"description": "the one customer the key is limited to"})
+    customer = String(required=True, allow_none=True, metadata={"description": "the one customer the key is limited to"})
 
 
 class ApiKeyCreated(ApiKeyOut):
@@ -131,15 +131,15 @@ class AlertOut(Schema):
     action = String(required=True, metadata={"description": "trigger, acknowledge or resolve"})
     dedup_key = String(required=True)
     summary = String(required=True)
-    source = String(allow_none=True)
-    severity = String(allow_none=True)
+    source = String(required=True, allow_none=True)
+    severity = String(required=True, allow_none=True)
     details = Dict(required=True)
     raw = Dict(required=True, metadata={"description": "the payload as the sender sent it"})
 
 
 class AlertPage(Schema):
     items = List(Nested(AlertOut), required=True)
-    next = String(allow_none=True)
+    next = String(required=True, allow_none=True)
 
 
 class PageQuery(Schema):

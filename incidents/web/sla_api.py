@@ -27,18 +27,18 @@ class PauseIn(Schema):
 
 
 class ClockOut(Schema):
-    response_due_at = DateTime(allow_none=True)
-    paused = Boolean()
-    paused_since = DateTime(allow_none=True)
-    responded_at = DateTime(allow_none=True)
-    breached_at = DateTime(allow_none=True)
-    warnings_sent = Integer()
+    response_due_at = DateTime(required=True, allow_none=True)
+    paused = Boolean(required=True)
+    paused_since = DateTime(required=True, allow_none=True)
+    responded_at = DateTime(required=True, allow_none=True)
+    breached_at = DateTime(required=True, allow_none=True)
+    warnings_sent = Integer(required=True)
 
 
 class SlaClockOut(Schema):
-    incident = Nested(schemas.IncidentOut)
-    clock = Nested(ClockOut)
-    reason = String(allow_none=True)
+    incident = Nested(schemas.IncidentOut, required=True)
+    clock = Nested(ClockOut, required=True)
+    reason = String(required=True, allow_none=True)
 
 
 @bp.post(INCIDENT + "/pause")
