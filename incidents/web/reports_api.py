@@ -4,7 +4,7 @@ from __future__ import annotations
 from apiflask import APIBlueprint, Schema
 from apiflask.schemas import FileSchema
 from apiflask.fields import String
-from apiflask.validators import Length
+from apiflask.validators import Length, Regexp
 from flask import Response
 
 from incidents import clock
@@ -23,7 +23,8 @@ RESPONSES = {401: "missing or unknown API key",
 class ReportQuery(Schema):
     customer = String(validate=Length(min=1, max=64),
                       metadata={"description": "a customer's slug; omit for every customer"})
-    month = String(required=True, validate=Length(max=7), metadata={"description": "YYYY-MM (UTC)"})
+    month = String(required=True, validate=Regexp(r"^\d{4}-\d{2}$", error="expected YYYY-MM, e.g. 2026-10"),
+                   metadata={"description": "YYYY-MM (UTC)"})
 
 
 def _report(query: dict) -> reports.Report:
