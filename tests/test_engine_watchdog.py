@@ -117,9 +117,33 @@ def test_the_watchdog_pages_when_the_tick_stops(watched, clock, fake_twilio, fak
     assert len(fake_twilio.messages) == 1
 
 
+def test_a_gap_in_the_watching_itself_is_not_taken_for_a_dead_tick(watched, clock, fake_twilio):
+    """Beat down, the machine asleep or the clock moved: the tick could not run either, so it gets
+    a minute from the watchdog's return before anyone is paged."""
+    run(watched, "engine.tick")
+    assert run(watched, "engine.watchdog") == 0
+    clock.advance(minutes=31)
+    assert run(watched, "engine.watchdog") == 0
+    clock.advance(seconds=20)
+    run(watched, "engine.tick")  # the tick is back within seconds
+    assert run(watched, "engine.watchdog") == 0
+    assert fake_twilio.messages == []
+    clock.advance(seconds=61)  # but a tick that stays away is still found out
+    assert run(watched, "engine.watchdog") == 0  # (a gap of 61 s in the watching: a fresh minute)
+    clock.advance(seconds=20)
+    assert run(watched, "engine.watchdog") == 0
+    clock.advance(seconds=20)
+    assert run(watched, "engine.watchdog") == 0
+    clock.advance(seconds=25)
+    assert run(watched, "engine.watchdog") == 2
+
+
 def test_the_watchdog_pages_when_the_tick_never_ran(watched, clock, fake_twilio):
     assert run(watched, "engine.watchdog") == 0
-    clock.advance(seconds=61)
+    for _ in range(2):  # the watchdog runs every 20 s
+        clock.advance(seconds=20)
+        assert run(watched, "engine.watchdog") == 0
+    clock.advance(seconds=21)
     assert run(watched, "engine.watchdog") == 2
     assert fake_twilio.messages[0].body.startswith("Vigil ALERT: the engine tick has not run")
 

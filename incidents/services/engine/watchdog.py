@@ -106,10 +106,18 @@ def tick_alarm(session: Session, *, now: datetime) -> Alarm | None:
     """The watchdog's alarm: no tick for LAG_LIMIT (or none ever, since the watchdog began)."""
     row = _locked_alarm_row(session)
     value = dict(row.value or {})
+    checked = _when(value.get("checked_at"))
     value.setdefault("watching_since", now.isoformat())
+    if checked is not None and not timedelta(0) <= now - checked <= LAG_LIMIT:
+        # A gap in the watching itself (beat was down, the machine slept, the clock jumped): the
+        # tick had no chance to run either, so it gets LAG_LIMIT from now before an alarm.
+        value["grace_from"] = now.isoformat()
     value["checked_at"] = now.isoformat()
     row.value = value
     ticked = last_tick(session) or _when(value["watching_since"])
+    grace = _when(value.get("grace_from"))
+    if grace is not None and grace > ticked:
+        ticked = grace
     return Alarm("tick", now - ticked) if now - ticked > LAG_LIMIT else None
 
 
