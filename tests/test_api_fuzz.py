@@ -201,17 +201,35 @@ def test_the_document_describes_path_ids_and_error_bodies(client):
     assert set(missing) == {"error"} and {"code", "message"} <= set(missing["error"])
 
 
-def test_every_operation_that_needs_a_key_answers_401_without_one_as_documented(client):
+def _secured(client) -> list[tuple[str, str, dict]]:
+    """(method, URL with every id 1, operation) of each operation that needs an API key."""
     spec = client.get("/api/openapi.json").json
-    secured = [(method, path, operation) for path, operations in spec["paths"].items()
-               for method, operation in operations.items() if operation.get("security")]
-    assert len(secured) > 30
-
-    for method, path, operation in secured:
+    found = []
+    for path, operations in spec["paths"].items():
         url = path.replace("{name}", "out-of-hours").replace("{email}", "ana@ops.example")
         url = url.replace("{service}", "checkout").replace("{key}", "nope")
         for parameter in ("incident_id", "key_id", "run_id", "position", "override_id", "window_id"):
             url = url.replace("{" + parameter + "}", "1")
-        response = client.open(url, method=method.upper())
-        assert (response.status_code, "401" in operation["responses"]) == (401, True), (method, path)
+        found += [(method.upper(), url, op) for method, op in operations.items() if op.get("security")]
+    assert len(found) > 30
+    return found
+
+
+def test_every_operation_that_needs_a_key_answers_401_without_one_as_documented(client):
+    for method, url, operation in _secured(client):
+        response = client.open(url, method=method)
+        assert (response.status_code, "401" in operation["responses"]) == (401, True), (method, url)
         assert response.json["error"]["code"] == "unauthorized"
+
+
+def test_every_403_a_customers_key_meets_is_documented(client, session, make):
+    make.customer("acme")
+    _, key = api_keys.create(session, name="acme-dashboard", scope="read", customer="acme")
+    session.commit()
+    refused = 0
+    for method, url, operation in _secured(client):
+        response = client.open(url, method=method, headers={"Authorization": f"Bearer {key}"})
+        if response.status_code == 403:
+            refused += 1
+            assert "403" in operation["responses"], (method, url)
+    assert refused > 20  # everything but the customer's own incidents and reports
