@@ -108,9 +108,9 @@ def tick_alarm(session: Session, *, now: datetime) -> Alarm | None:
     value = dict(row.value or {})
     checked = _when(value.get("checked_at"))
     value.setdefault("watching_since", now.isoformat())
-    if checked is not None and not timedelta(0) <= now - checked <= LAG_LIMIT:
-        # A gap in the watching itself (beat was down, the machine slept, the clock jumped): the
-        # tick had no chance to run either, so it gets LAG_LIMIT from now before an alarm.
+    if checked is None or not timedelta(0) <= now - checked <= LAG_LIMIT:
+        # The watching starts, or resumes after a gap (beat was down, the machine slept, the clock
+        # jumped): the tick had no chance to run either, so it gets LAG_LIMIT from now.
         value["grace_from"] = now.isoformat()
     value["checked_at"] = now.isoformat()
     row.value = value
