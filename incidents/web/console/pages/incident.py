@@ -20,7 +20,7 @@ from incidents.web.console.pages import incident_forms as forms
 from incidents.web.console.pages import playbook
 from incidents.web.session import db_session
 
-INCIDENT = "/incidents/<int(min=1, max=9223372036854775807):incident_id>"
+INCIDENT = "/incidents/<int(min=1, max=2147483647):incident_id>"
 FRAGMENT = "HX-Request"
 
 

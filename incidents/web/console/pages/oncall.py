@@ -94,7 +94,7 @@ def add_override(name: str):
     return redirect(url_for("console.rotation", name=rotation.name), code=303)
 
 
-@bp.post(ROTATION + "/overrides/<int(min=1, max=9223372036854775807):override_id>/remove",
+@bp.post(ROTATION + "/overrides/<int(min=1, max=2147483647):override_id>/remove",
          endpoint="remove_override")
 @requires(Permission.EDIT_ONCALL)
 def remove_override(name: str, override_id: int):

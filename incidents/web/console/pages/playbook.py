@@ -28,8 +28,8 @@ from incidents.web.console.pages import playbook_forms as forms
 from incidents.web.playbook_pdf import run_pdf, run_record, step_duration
 from incidents.web.session import db_session
 
-RUN = "/playbook/runs/<int(min=1, max=9223372036854775807):run_id>"
-INCIDENT = "/incidents/<int(min=1, max=9223372036854775807):incident_id>"
+RUN = "/playbook/runs/<int(min=1, max=2147483647):run_id>"
+INCIDENT = "/incidents/<int(min=1, max=2147483647):incident_id>"
 FRAGMENT = "HX-Request"
 LIST_LIMIT = 50
 WRONG_CODE = "That authenticator code is not right, or it was already used. Wait for the next code and enter it."

@@ -24,7 +24,7 @@ from incidents.web.session import db_session
 from workers.tasks.playbook import MAILER, PROVIDERS
 
 STEP = RUN + "/steps/<int(min=1, max=1000):position>"
-NOTICE = RUN + "/notices/<int(min=1, max=9223372036854775807):notice_id>"
+NOTICE = RUN + "/notices/<int(min=1, max=2147483647):notice_id>"
 
 
 def _back(run_id: int):

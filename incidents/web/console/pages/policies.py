@@ -84,7 +84,7 @@ def edit_policy(policy_id: int):
     return redirect(url_for("console.policy", policy_id=policy.id), code=303)
 
 
-@bp.post("/policies/services/<int(min=1, max=9223372036854775807):service_id>", endpoint="service_policy")
+@bp.post("/policies/services/<int(min=1, max=2147483647):service_id>", endpoint="service_policy")
 @requires(Permission.EDIT_ONCALL)
 def service_policy(service_id: int):
     form = ServicePolicyForm()

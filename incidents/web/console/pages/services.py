@@ -26,7 +26,7 @@ from incidents.web.console.pages.services_forms import TYPES, IntegrationForm, M
 from incidents.web.session import db_session
 
 SERVICE = "/services/<string(maxlength=100):name>"
-INTEGRATION = SERVICE + "/integrations/<int(min=1, max=9223372036854775807):integration_id>"
+INTEGRATION = SERVICE + "/integrations/<int(min=1, max=2147483647):integration_id>"
 
 
 @bp.get("/services", endpoint="services")

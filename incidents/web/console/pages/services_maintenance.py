@@ -20,7 +20,7 @@ from incidents.web.console.pages.services import SERVICE, render_service
 from incidents.web.console.pages.services_forms import MaintenanceForm
 from incidents.web.session import db_session
 
-WINDOW = SERVICE + "/maintenance-windows/<int(min=1, max=9223372036854775807):window_id>"
+WINDOW = SERVICE + "/maintenance-windows/<int(min=1, max=2147483647):window_id>"
 
 
 @bp.post(SERVICE + "/maintenance-windows", endpoint="add_maintenance")
